@@ -1,0 +1,1 @@
+"""The hub's command line, settings, process supervisor and shared plumbing (clock, logging, errors)."""

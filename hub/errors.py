@@ -1,0 +1,60 @@
+"""The hub's exception tree. Every error the hub raises on purpose derives from :class:`HubError`.
+
+    HubError
+    ├── ConfigError                 settings that cannot work
+    └── RegistryError               a call to an agency registry went wrong   (connectors.base)
+        ├── TransientRegistryError  worth retrying: timeout, connection error, 5xx, 429
+        │   └── RegistryUnavailable   the registry answers 503 / is in outage
+        └── PermanentRegistryError  never succeeds on retry: other 4xx, unparseable reply
+            └── RegistryAuthError     401/403: the hub's credential was refused
+
+Errors carry structured fields (agency, status code) and never an identity number in clear.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "HubError",
+    "PermanentRegistryError",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryUnavailable",
+    "TransientRegistryError",
+]
+
+
+class HubError(Exception):
+    pass
+
+
+class ConfigError(HubError):
+    pass
+
+
+class RegistryError(HubError):
+    def __init__(self, agency: str, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(f"{agency}: {message}")
+        self.agency = agency
+        self.status_code = status_code
+        self.message = message
+
+
+class TransientRegistryError(RegistryError):
+    def __init__(
+        self, agency: str, message: str, *, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(agency, message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class RegistryUnavailable(TransientRegistryError):
+    pass
+
+
+class PermanentRegistryError(RegistryError):
+    pass
+
+
+class RegistryAuthError(PermanentRegistryError):
+    pass

@@ -1,0 +1,158 @@
+"""One settings class for every service of the hub, read from ``HUB_*`` environment variables.
+
+Names here are part of what operators integrate against (see ARCHITECTURE.md): keep them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.agencies import FIXED_AGENCIES
+
+__all__ = ["REGISTRY_PORT_OFFSETS", "HubSettings", "get_settings"]
+
+# Each registry listens on registry_base_port + offset.
+REGISTRY_PORT_OFFSETS = {"police": 1, "commerce": 2, "real_estate": 3, "land": 4}
+_BANK_PORT_OFFSET = 11
+
+
+def _parse_pairs(raw: str, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in filter(None, (x.strip() for x in raw.split(","))):
+        key, sep, value = item.partition(":")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{what}: expected 'key:value' pairs separated by commas, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", env_nested_delimiter="__")
+
+    # --- deployment
+    env: str = Field("development", description="development | production")
+    state_dir: Path = Path(".hub")
+    kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
+    embedded_kafka_port: int = 9092
+    database_url: str | None = Field(None, description="sqlite:///path or postgresql://...; default SQLite")
+    partitions: int = Field(4, ge=1, le=256)
+    # consumer-group timeouts: ~10 s works on the embedded broker (ARCHITECTURE.md), lower loops
+    group_session_timeout_ms: int = 10_000
+    group_heartbeat_interval_ms: int = 3_000
+    group_rebalance_timeout_ms: int = 10_000
+    group_max_poll_interval_ms: int = 30_000
+
+    # --- gateway and courts
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    court_tokens: str = Field("", description="court_id:token,court_id:token; empty = generated for dev")
+    ops_token: SecretStr | None = None
+    court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
+
+    # --- inquiries
+    inquiry_sla_seconds: float = Field(30.0, gt=0)
+    banks: str = Field("icbc,ccb,boc", description="bank codes; each is agency bank:<code>")
+
+    # --- connectors
+    connector_concurrency: int = Field(64, ge=1, le=4096)
+    connector_timeout_seconds: float = Field(5.0, gt=0)
+    connector_max_attempts: int = Field(6, ge=1)
+    connector_backoff_initial: float = Field(0.2, ge=0)
+    connector_backoff_max: float = Field(3.0, ge=0)
+    agency_urls: dict[str, str] = Field(default_factory=dict, description="agency -> base URL override")
+    agency_credentials: dict[str, SecretStr] = Field(default_factory=dict)
+
+    # --- mocked registries
+    registry_host: str = "127.0.0.1"
+    registry_base_port: int = 8100
+    registry_seed: int = 20261129
+    registry_scale: int = Field(2000, ge=10, description="people in the synthetic population")
+    registry_fixtures: Path | None = None
+    registry_latency_ms: str = Field("lognormal:40:0.5", description="fixed:MS | uniform:LO:HI | lognormal:MEDIAN:SIGMA")
+    registry_error_rate: float = Field(0.0, ge=0, le=1)
+    registry_outage: str = Field("", description="comma-separated agencies that answer 503 to everything")
+
+    # --- time
+    clock_offset_seconds: float = Field(0.0, description="shift of the hub's clock (simulations)")
+
+    @field_validator("court_tokens", "court_judges", "banks", "registry_outage")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _check(self) -> HubSettings:
+        _parse_pairs(self.court_tokens, "HUB_COURT_TOKENS")
+        _parse_pairs(self.court_judges, "HUB_COURT_JUDGES")
+        for code in self.bank_codes:
+            if not code.isidentifier() or code.lower() != code:
+                raise ValueError(f"HUB_BANKS: bank code {code!r} must be lower-case letters and digits")
+        if self.env == "production":
+            if self.kafka_bootstrap is None:
+                raise ValueError("HUB_KAFKA_BOOTSTRAP is required in production")
+            if not self.court_tokens or self.ops_token is None:
+                raise ValueError("HUB_COURT_TOKENS and HUB_OPS_TOKEN are required in production")
+        return self
+
+    # --- derived
+    @cached_property
+    def bank_codes(self) -> list[str]:
+        return [b.strip() for b in self.banks.split(",") if b.strip()]
+
+    @property
+    def agencies(self) -> list[str]:
+        return [*FIXED_AGENCIES, *(f"bank:{b}" for b in self.bank_codes)]
+
+    @property
+    def tokens_by_court(self) -> dict[str, str]:
+        return _parse_pairs(self.court_tokens, "HUB_COURT_TOKENS")
+
+    @property
+    def judges_by_court(self) -> dict[str, set[str]]:
+        return {c: set(j.split("|")) for c, j in _parse_pairs(self.court_judges, "HUB_COURT_JUDGES").items()}
+
+    @property
+    def outage_agencies(self) -> set[str]:
+        return {a.strip() for a in self.registry_outage.split(",") if a.strip()}
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.embedded_kafka_port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.state_dir / 'hub.db').resolve()}"
+
+    def registry_port(self, agency: str) -> int:
+        if agency in REGISTRY_PORT_OFFSETS:
+            return self.registry_base_port + REGISTRY_PORT_OFFSETS[agency]
+        code = agency.removeprefix("bank:")
+        return self.registry_base_port + _BANK_PORT_OFFSET + self.bank_codes.index(code)
+
+    def registry_url(self, agency: str) -> str:
+        if agency in self.agency_urls:
+            return self.agency_urls[agency].rstrip("/")
+        return f"http://{self.registry_host}:{self.registry_port(agency)}"
+
+    def registry_credential(self, agency: str) -> str:
+        """The credential the registry issues to the hub (dev defaults are per agency, never shared)."""
+        if agency in self.agency_credentials:
+            return self.agency_credentials[agency].get_secret_value()
+        return f"dev-{agency.replace(':', '-')}-secret"
+
+    def group_timeouts(self) -> dict[str, Any]:
+        return {
+            "session_timeout_ms": self.group_session_timeout_ms,
+            "heartbeat_interval_ms": self.group_heartbeat_interval_ms,
+            "rebalance_timeout_ms": self.group_rebalance_timeout_ms,
+            "max_poll_interval_ms": self.group_max_poll_interval_ms,
+        }
+
+
+def get_settings() -> HubSettings:
+    return HubSettings()

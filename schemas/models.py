@@ -1,0 +1,417 @@
+"""Pydantic models for every API body and every Kafka message of the hub.
+
+API bodies (what courts send) validate strictly and name the field and the reason when they refuse.
+Registry records keep the owner exactly as the agency recorded them: identifiers there are *not*
+validated, because registries hold whatever was entered, invalid numbers included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .agencies import AssetKind, is_agency_name
+from .identifiers import IdType, canonical_identifier
+from .money import Money
+
+__all__ = [
+    "AgencyRequest",
+    "AgencyResponse",
+    "AgencyResult",
+    "Applicant",
+    "AssetRecord",
+    "Case",
+    "CaseCreate",
+    "CaseRegistered",
+    "CourtCommand",
+    "DeadLetter",
+    "DebtorRef",
+    "DeadlineReached",
+    "DepositAsset",
+    "EquityAsset",
+    "Evidence",
+    "ExistingControl",
+    "IdentifierForm",
+    "InquiryAsset",
+    "InquiryCreate",
+    "InquiryOpened",
+    "InquiryRequested",
+    "InquiryResult",
+    "LandUseRightAsset",
+    "Linkage",
+    "Party",
+    "PartyRecord",
+    "RealEstateAsset",
+    "RegistryOwner",
+    "VehicleAsset",
+    "new_id",
+    "utcnow",
+]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+class _Strict(BaseModel):
+    """API bodies: unknown fields are refused so a misspelt field is not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Message(BaseModel):
+    """Kafka messages: tolerant of fields added by newer producers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DebtorRef(_Strict):
+    """A party identified by identifier alone (as an inquiry names its subject)."""
+
+    id_type: IdType
+    id_number: str = Field(min_length=1, max_length=40)
+
+    @field_validator("id_number")
+    @classmethod
+    def _canonical(cls, v: str, info: ValidationInfo) -> str:
+        id_type = info.data.get("id_type")
+        if id_type is None:  # id_type itself failed; its own error says why
+            return v
+        return canonical_identifier(id_type, v)
+
+
+class Party(DebtorRef):
+    """A natural person (``resident_id``) or an organisation (the other identifier types)."""
+
+    name: Name
+
+    @property
+    def is_person(self) -> bool:
+        return self.id_type == IdType.resident_id
+
+
+class Applicant(_Strict):
+    name: Name
+
+
+_CASE_NUMBER = re.compile(r"^[（(]\d{4}[)）].{1,20}执.{0,4}\d{1,6}号$")
+
+
+class CaseCreate(_Strict):
+    case_number: str = Field(min_length=6, max_length=60, examples=["(2026)鄂0111执1234号"])
+    applicant: Applicant
+    debtors: list[Party] = Field(min_length=1, max_length=50)
+    amount_owed: Money = Field(examples=["100000.00"])
+    costs: Money = Field(default=..., examples=["1500.00"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_costs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("costs") is None:
+            data = {**data, "costs": "0.00"}
+        return data
+
+    @field_validator("case_number")
+    @classmethod
+    def _case_number(cls, v: str) -> str:
+        if not _CASE_NUMBER.match(v):
+            raise ValueError("not an enforcement case number such as (2026)鄂0111执1234号")
+        return v
+
+    @field_validator("amount_owed")
+    @classmethod
+    def _positive(cls, v: Any) -> Any:
+        if v <= 0:
+            raise ValueError("must be greater than zero")
+        return v
+
+    @field_validator("costs")
+    @classmethod
+    def _not_negative(cls, v: Any) -> Any:
+        if v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+    @field_validator("debtors")
+    @classmethod
+    def _distinct(cls, v: list[Party]) -> list[Party]:
+        seen = set()
+        for p in v:
+            key = (p.id_type, p.id_number)
+            if key in seen:
+                raise ValueError(f"debtor {p.id_type} listed twice")
+            seen.add(key)
+        return v
+
+
+class Case(CaseCreate):
+    model_config = ConfigDict(extra="ignore")
+    case_id: str
+    court_id: str
+    created_at: dt.datetime
+
+    def debtor(self, id_type: str, id_number: str) -> Party | None:
+        return next((p for p in self.debtors if p.id_type == id_type and p.id_number == id_number), None)
+
+
+class InquiryCreate(_Strict):
+    case_id: str = Field(min_length=1, max_length=64)
+    debtor: DebtorRef
+    agencies: list[str] | None = Field(
+        default=None,
+        description="police, commerce, real_estate, land, bank (every configured bank) or bank:<code>; "
+        "omitted means all",
+    )
+
+    @field_validator("agencies")
+    @classmethod
+    def _names(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("give at least one agency, or omit the field for all")
+        for name in v:
+            if name != "bank" and not is_agency_name(name):
+                raise ValueError(f"unknown agency {name!r}")
+        return v
+
+
+# ---------------------------------------------------------------- court commands (Kafka)
+
+
+class CaseRegistered(_Message):
+    type: Literal["case_registered"] = "case_registered"
+    case: Case
+    idempotency_key: str
+
+
+class InquiryRequested(_Message):
+    type: Literal["inquiry_requested"] = "inquiry_requested"
+    inquiry_id: str
+    case_id: str
+    court_id: str
+    debtor: DebtorRef
+    agencies: list[str]
+    requested_at: dt.datetime
+    idempotency_key: str
+
+
+CourtCommand = Annotated[CaseRegistered | InquiryRequested, Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- agencies (Kafka)
+
+
+class IdentifierForm(_Message):
+    id_type: str
+    id_number: str
+
+
+class AgencyRequest(_Message):
+    request_id: str
+    inquiry_id: str
+    case_id: str
+    court_id: str
+    agency: str
+    subject: Party
+    identifiers: list[IdentifierForm] = Field(description="every form a registry may hold, canonical first")
+    deadline: dt.datetime
+    idempotency_key: str
+
+
+class RegistryOwner(_Message):
+    """The owner exactly as the registry recorded them; nothing here is validated."""
+
+    name: str
+    id_type: str | None = None
+    id_number: str | None = None
+    birth_date: dt.date | None = None
+    address: str | None = None
+
+
+class ExistingControl(_Message):
+    court: str
+    action: str
+    amount: Money | None = None
+    registered_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    position: int | None = Field(default=None, description="0 = in effect, n = n-th in the waiting queue")
+    status: str = "effective"
+    control_id: str | None = None
+
+
+class _AssetBase(_Message):
+    agency: str
+    ref: str = Field(description="the registry's own identifier of the asset")
+    owner: RegistryOwner
+    value: Money
+    controls: list[ExistingControl] = Field(default_factory=list)
+
+
+class DepositAsset(_AssetBase):
+    kind: Literal["deposit"] = "deposit"
+    account_type: str | None = None
+    currency: str = "CNY"
+    branch: str | None = None
+    available: Money | None = None
+
+
+class RealEstateAsset(_AssetBase):
+    kind: Literal["real_estate"] = "real_estate"
+    address: str | None = None
+    area_m2: float | None = None
+    usage: str | None = None
+    mortgages: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class LandUseRightAsset(_AssetBase):
+    kind: Literal["land_use_right"] = "land_use_right"
+    location: str | None = None
+    area_m2: float | None = None
+    usage: str | None = None
+    term_ends: dt.date | None = None
+
+
+class VehicleAsset(_AssetBase):
+    kind: Literal["vehicle"] = "vehicle"
+    brand_model: str | None = None
+    vin: str | None = None
+    registered_on: dt.date | None = None
+
+
+class EquityAsset(_AssetBase):
+    kind: Literal["equity"] = "equity"
+    company_name: str | None = None
+    company_id: str | None = None
+    share_ratio: str | None = None
+    subscribed_capital: Money | None = None
+
+
+AssetRecord = Annotated[
+    DepositAsset | RealEstateAsset | LandUseRightAsset | VehicleAsset | EquityAsset,
+    Field(discriminator="kind"),
+]
+
+
+class PartyRecord(_Message):
+    """A non-asset record about the subject (household registration, company role)."""
+
+    kind: str
+    owner: RegistryOwner
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+AgencyStatus = Literal["answered", "no_record", "unavailable", "failed"]
+
+
+class AgencyResponse(_Message):
+    request_id: str
+    inquiry_id: str
+    case_id: str
+    agency: str
+    status: AgencyStatus
+    detail: str | None = None
+    records: list[AssetRecord] = Field(default_factory=list)
+    party_records: list[PartyRecord] = Field(default_factory=list)
+    attempts: int = 1
+    latency_ms: float | None = None
+    responded_at: dt.datetime
+    idempotency_key: str
+
+
+# ---------------------------------------------------------------- streams internal (Kafka)
+
+
+class InquiryOpened(_Message):
+    inquiry_id: str
+    case_id: str
+    court_id: str
+    debtor: Party
+    agencies: list[str]
+    deadline: dt.datetime
+    opened_at: dt.datetime
+
+
+class DeadlineReached(_Message):
+    inquiry_id: str
+    at: dt.datetime
+
+
+# ---------------------------------------------------------------- results (Kafka and API)
+
+
+class Evidence(_Message):
+    field: str
+    outcome: str
+    weight: float
+    detail: str | None = None
+
+
+class Linkage(_Message):
+    decision: Literal["match", "possible", "non_match"]
+    score: float
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class InquiryAsset(_Message):
+    asset_id: str
+    agency: str
+    kind: AssetKind
+    ref: str
+    owner: RegistryOwner
+    value: Money
+    controls: list[ExistingControl] = Field(default_factory=list)
+    linkage: Linkage
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgencyResult(_Message):
+    status: Literal["pending", "answered", "no_record", "unavailable", "failed"]
+    detail: str | None = None
+    assets: int = 0
+    excluded_non_matches: int = 0
+    responded_at: dt.datetime | None = None
+
+
+class InquiryResult(_Message):
+    inquiry_id: str
+    case_id: str
+    court_id: str
+    status: Literal["pending", "complete", "partial", "rejected"]
+    detail: str | None = None
+    agencies: dict[str, AgencyResult] = Field(default_factory=dict)
+    assets: list[InquiryAsset] = Field(default_factory=list)
+    excluded_non_matches: int = 0
+    version: int = 0
+    updated_at: dt.datetime
+    completed_at: dt.datetime | None = None
+
+
+# ---------------------------------------------------------------- dead letters
+
+
+class DeadLetter(_Message):
+    """What could never be processed, with the original message and why (Kafka Connect's DLQ shape)."""
+
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    value: str = Field(description="the original message, as text (or base64 when not UTF-8)")
+    value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    stage: str
+    error_class: str
+    reason: str
+    failed_at: dt.datetime
+    context: dict[str, str] = Field(default_factory=dict)

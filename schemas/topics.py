@@ -1,0 +1,65 @@
+"""Every Kafka topic of the hub, with the one model its messages carry.
+
+Keys: court commands by case id (a case's registration precedes its inquiries in one partition);
+everything about an inquiry by inquiry id, so the streams' per-inquiry table is co-partitioned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from .agencies import agency_slug
+from .models import (
+    AgencyRequest,
+    AgencyResponse,
+    CourtCommand,
+    DeadLetter,
+    DeadlineReached,
+    InquiryOpened,
+    InquiryResult,
+)
+
+__all__ = [
+    "AGENCY_RESPONSES",
+    "COURT_COMMANDS",
+    "DEAD_LETTERS",
+    "INQUIRY_DEADLINES",
+    "INQUIRY_OPENED",
+    "INQUIRY_RESULTS",
+    "agency_requests_topic",
+    "model_for_topic",
+]
+
+COURT_COMMANDS = "hub.court.commands"
+INQUIRY_OPENED = "hub.inquiry.opened"
+INQUIRY_DEADLINES = "hub.inquiry.deadlines"
+AGENCY_RESPONSES = "hub.agency.responses"
+INQUIRY_RESULTS = "hub.inquiry.results"
+DEAD_LETTERS = "hub.deadletters"
+_AGENCY_REQUESTS_PREFIX = "hub.agency."
+_AGENCY_REQUESTS_SUFFIX = ".requests"
+
+
+def agency_requests_topic(agency: str) -> str:
+    return f"{_AGENCY_REQUESTS_PREFIX}{agency_slug(agency)}{_AGENCY_REQUESTS_SUFFIX}"
+
+
+_FIXED: dict[str, Any] = {
+    COURT_COMMANDS: TypeAdapter(CourtCommand),
+    INQUIRY_OPENED: TypeAdapter(InquiryOpened),
+    INQUIRY_DEADLINES: TypeAdapter(DeadlineReached),
+    AGENCY_RESPONSES: TypeAdapter(AgencyResponse),
+    INQUIRY_RESULTS: TypeAdapter(InquiryResult),
+    DEAD_LETTERS: TypeAdapter(DeadLetter),
+}
+_AGENCY_REQUEST = TypeAdapter(AgencyRequest)
+
+
+def model_for_topic(topic: str) -> TypeAdapter[Any]:
+    if topic in _FIXED:
+        return _FIXED[topic]
+    if topic.startswith(_AGENCY_REQUESTS_PREFIX) and topic.endswith(_AGENCY_REQUESTS_SUFFIX):
+        return _AGENCY_REQUEST
+    raise KeyError(f"no model for topic {topic!r}")
