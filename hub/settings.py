@@ -54,6 +54,12 @@ class HubSettings(BaseSettings):
     ops_token: SecretStr | None = None
     court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
 
+    # --- internal service endpoints (health and stats)
+    connectors_port: int = 8090
+    streams_port: int = 8091
+    connectors_url: str | None = Field(None, description="default http://127.0.0.1:<connectors_port>")
+    streams_url: str | None = Field(None, description="default http://127.0.0.1:<streams_port>")
+
     # --- inquiries
     inquiry_sla_seconds: float = Field(30.0, gt=0)
     banks: str = Field("icbc,ccb,boc", description="bank codes; each is agency bank:<code>")
@@ -127,6 +133,14 @@ class HubSettings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.state_dir / 'hub.db').resolve()}"
+
+    @property
+    def resolved_connectors_url(self) -> str:
+        return (self.connectors_url or f"http://127.0.0.1:{self.connectors_port}").rstrip("/")
+
+    @property
+    def resolved_streams_url(self) -> str:
+        return (self.streams_url or f"http://127.0.0.1:{self.streams_port}").rstrip("/")
 
     def registry_port(self, agency: str) -> int:
         if agency in REGISTRY_PORT_OFFSETS:

@@ -60,6 +60,11 @@ def _clean(value: str) -> str:
     return value.strip().upper()
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts full-width and superscript digits."""
+    return value.isascii() and value.isdigit()
+
+
 def resident_id_check(first17: str) -> str:
     total = sum(int(c) * w for c, w in zip(first17, _RID_WEIGHTS, strict=True))
     check = (12 - total % 11) % 11
@@ -77,15 +82,15 @@ def canonical_resident_id(value: str, *, today: dt.date | None = None) -> str:
     """Validate an 18-digit (or legacy 15-digit) resident identity number; return 18 upper-case."""
     v = _clean(value)
     if len(v) == 15:
-        if not v.isdigit():
+        if not _digits(v):
             raise IdentifierError("bad character: a 15-digit legacy number has digits only")
         v = legacy_resident_id(v)
         return v
     if len(v) != 18:
         raise IdentifierError(f"bad length: {len(v)} characters, expected 18 (or 15 for a legacy number)")
-    if not v[:17].isdigit():
+    if not _digits(v[:17]):
         raise IdentifierError("bad character: the first 17 characters must be digits")
-    if not (v[17].isdigit() or v[17] == "X"):
+    if not (_digits(v[17]) or v[17] == "X"):
         raise IdentifierError("bad character: the check character must be a digit or X")
     born = _birth_date(v[6:14])
     if born.year < 1900 or born > (today or dt.date.today()):
@@ -98,7 +103,7 @@ def canonical_resident_id(value: str, *, today: dt.date | None = None) -> str:
 
 def legacy_resident_id(value15: str) -> str:
     """Convert a legacy 15-digit number (region + YYMMDD + sequence) to the 18-character form."""
-    if len(value15) != 15 or not value15.isdigit():
+    if len(value15) != 15 or not _digits(value15):
         raise IdentifierError("a legacy resident identity number has 15 digits")
     _birth_date("19" + value15[6:12])
     first17 = value15[:6] + "19" + value15[6:]
@@ -117,7 +122,7 @@ def canonical_uscc(value: str) -> str:
     for i, c in enumerate(v):
         if c not in USCC_ALPHABET:
             raise IdentifierError(f"bad character {c!r} at position {i + 1} (I, O, S, V, Z are never used)")
-    if not v[2:8].isdigit():
+    if not _digits(v[2:8]):
         raise IdentifierError("bad character: characters 3-8 (region code) must be digits")
     expected = uscc_check(v[:17])
     if v[17] != expected:
@@ -144,7 +149,7 @@ def canonical_org_code(value: str) -> str:
     for i, c in enumerate(v[:8]):
         if c not in _ORG_ALPHABET:
             raise IdentifierError(f"bad character {c!r} at position {i + 1}")
-    if not (v[8].isdigit() or v[8] == "X"):
+    if not (_digits(v[8]) or v[8] == "X"):
         raise IdentifierError("bad character: the check character must be a digit or X")
     expected = org_code_check(v[:8])
     if v[8] != expected:
@@ -174,7 +179,7 @@ def canonical_business_reg_no(value: str) -> str:
     v = _clean(value)
     if len(v) != 15:
         raise IdentifierError(f"bad length: {len(v)} characters, expected 15")
-    if not v.isdigit():
+    if not _digits(v):
         raise IdentifierError("bad character: digits only")
     if not _mod11_10_valid(v):
         raise IdentifierError(f"check character mismatch: expected {business_reg_check(v[:14])}")

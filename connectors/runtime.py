@@ -1,0 +1,304 @@
+"""The connector runtime every agency shares: Kafka in, registry over HTTP, Kafka out.
+
+- Consumes ``hub.agency.<agency>.requests`` in its own consumer group.
+- Keeps up to ``connector_concurrency`` requests in flight (a registry that takes 300 ms per call
+  must not cap the connector at 3 calls a second), on one shared ``httpx.AsyncClient``.
+- Commits a partition's offset only over the contiguous prefix of finished requests (as Kafka
+  Connect does), so a crash re-delivers what was in flight instead of losing it.
+- Retries only transient failures (``connectors.retry``); what can never succeed goes to the
+  dead-letter topic with the reason and the original message, and the agency is reported as
+  ``failed`` or ``unavailable`` for that request, never silently missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from hub.clock import Clock, SystemClock
+from hub.errors import PermanentRegistryError, RegistryUnavailable
+from hub.kafka import make_consumer
+from hub.masking import mask_text
+from hub.settings import HubSettings
+from schemas.agencies import agency_slug
+from schemas.codec import CodecError, dead_letter, decode, encode
+from schemas.models import AgencyRequest, AgencyResponse
+from schemas.topics import AGENCY_RESPONSES, DEAD_LETTERS, agency_requests_topic
+
+from .adapter import AgencyAdapter
+from .retry import RetryPolicy, is_transient
+
+__all__ = ["AgencyStats", "ConnectorRunner", "OffsetTracker"]
+
+log = logging.getLogger(__name__)
+
+
+class OffsetTracker:
+    """Per partition: offsets handed out and finished; the committable offset is the first unfinished."""
+
+    def __init__(self) -> None:
+        self._pending: dict[TopicPartition, dict[int, bool]] = {}
+
+    def started(self, tp: TopicPartition, offset: int) -> None:
+        self._pending.setdefault(tp, {})[offset] = False
+
+    def finished(self, tp: TopicPartition, offset: int) -> None:
+        self._pending[tp][offset] = True
+
+    def committable(self) -> dict[TopicPartition, int]:
+        out: dict[TopicPartition, int] = {}
+        for tp, offsets in self._pending.items():
+            done_upto = None
+            for off in sorted(offsets):
+                if not offsets[off]:
+                    break
+                done_upto = off
+            if done_upto is not None:
+                out[tp] = done_upto + 1
+                for off in [o for o in offsets if o <= done_upto]:
+                    del offsets[off]
+        return out
+
+    def forget(self, tps: set[TopicPartition]) -> None:
+        for tp in tps:
+            self._pending.pop(tp, None)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for offsets in self._pending.values() for done in offsets.values() if not done)
+
+
+@dataclass
+class AgencyStats:
+    """Counters for the operations desk (``/stats`` of the connectors service)."""
+
+    in_flight: int = 0
+    requests: int = 0
+    answered: int = 0
+    no_record: int = 0
+    retried: int = 0
+    failed: int = 0
+    unavailable: int = 0
+    dead_letters: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+
+    def snapshot(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 1) if lat else None
+
+        return {
+            "in_flight": self.in_flight,
+            "requests": self.requests,
+            "answered": self.answered,
+            "no_record": self.no_record,
+            "retried": self.retried,
+            "failed": self.failed,
+            "unavailable": self.unavailable,
+            "dead_letters": self.dead_letters,
+            "circuit_open": self.consecutive_failures >= 5,
+            "last_error": self.last_error,
+            "latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99)},
+        }
+
+
+class ConnectorRunner:
+    def __init__(
+        self,
+        adapter: AgencyAdapter,
+        settings: HubSettings,
+        *,
+        producer: AIOKafkaProducer,
+        client: httpx.AsyncClient,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.agency = adapter.agency
+        self.settings = settings
+        self.producer = producer
+        self.client = client
+        self.clock = clock or SystemClock(settings.clock_offset_seconds)
+        self.retry = retry or RetryPolicy(
+            max_attempts=settings.connector_max_attempts,
+            initial=settings.connector_backoff_initial,
+            maximum=settings.connector_backoff_max,
+        )
+        self.topic = agency_requests_topic(self.agency)
+        self.group_id = f"hub-connector-{agency_slug(self.agency)}"
+        self.stats = AgencyStats()
+        self.assigned = asyncio.Event()
+        self._tracker = OffsetTracker()
+        self._slots = asyncio.Semaphore(settings.connector_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    # ------------------------------------------------------------------ Kafka loop
+    async def run(self) -> None:
+        runner = self
+
+        from aiokafka.abc import ConsumerRebalanceListener
+
+        class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+                await runner._drain_and_commit()
+                runner._tracker.forget(set(revoked))
+
+            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+                runner.assigned.set()
+
+        consumer = make_consumer(self.settings, group_id=self.group_id, max_poll_records=500)
+        consumer.subscribe([self.topic], listener=_Listener())
+        self._consumer = consumer
+        await consumer.start()
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200, max_records=self.settings.connector_concurrency)
+                for tp, messages in batch.items():
+                    for msg in messages:
+                        await self._slots.acquire()
+                        self._tracker.started(tp, msg.offset)
+                        task = asyncio.create_task(self._run_one(tp, msg))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                await self._commit()
+        finally:
+            await self._drain_and_commit()
+            await consumer.stop()
+
+    async def _run_one(self, tp: TopicPartition, msg: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            await self.handle(msg.value, partition=msg.partition, offset=msg.offset, key=msg.key)
+        except Exception:  # never lose the message: handle() dead-letters; this is the last resort
+            log.exception("%s: unexpected error at offset %s", self.agency, msg.offset)
+            await self._send_dead_letter(msg.value, RuntimeError("unexpected connector error"), msg, "connector")
+        finally:
+            self._tracker.finished(tp, msg.offset)
+            self._slots.release()
+
+    async def _commit(self) -> None:
+        offsets = self._tracker.committable()
+        if offsets and self._consumer is not None:
+            await self._consumer.commit(offsets)
+
+    async def _drain_and_commit(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._commit()
+
+    # ------------------------------------------------------------------ one request
+    async def handle(
+        self, value: bytes | None, *, partition: int | None = None, offset: int | None = None, key: bytes | None = None
+    ) -> AgencyResponse | None:
+        """Process one request message end to end; return the response published (None if dead-lettered)."""
+        try:
+            request: AgencyRequest = decode(self.topic, value)
+        except CodecError as e:
+            await self._dead_letter(value, e, "connector.decode", partition, offset, key)
+            return None
+        if request.agency != self.agency:
+            err = CodecError(f"agency: request for {request.agency!r} on {self.agency!r}'s topic")
+            await self._dead_letter(value, err, "connector.route", partition, offset, key)
+            return None
+
+        self.stats.requests += 1
+        self.stats.in_flight += 1
+        started = time.perf_counter()
+        attempts = 0
+
+        async def call() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                self.stats.retried += 1
+            return await self.adapter.inquire(self.client, request)
+
+        status: str
+        detail: str | None = None
+        answer = None
+        try:
+            answer, _ = await self.retry.call(call, deadline=request.deadline, now=self.clock.now)
+            status = "answered" if (answer.records or answer.party_records) else "no_record"
+            self.stats.consecutive_failures = 0
+        except Exception as e:
+            if not (is_transient(e) or isinstance(e, PermanentRegistryError)):
+                log.exception("%s: adapter error", self.agency)
+            unavailable = is_transient(e) or isinstance(e, RegistryUnavailable)
+            status = "unavailable" if unavailable else "failed"
+            detail = self._reason(e, attempts)
+            self.stats.consecutive_failures += 1
+            self.stats.last_error = detail
+            await self._dead_letter(
+                value, e, "connector.registry", partition, offset, key,
+                context={"agency": self.agency, "attempts": str(attempts), "inquiry_id": request.inquiry_id},
+            )
+        finally:
+            self.stats.in_flight -= 1
+        elapsed = (time.perf_counter() - started) * 1000
+        self.stats.latencies_ms.append(elapsed)
+        setattr(self.stats, status, getattr(self.stats, status) + 1)
+
+        response = AgencyResponse(
+            request_id=request.request_id,
+            inquiry_id=request.inquiry_id,
+            case_id=request.case_id,
+            agency=self.agency,
+            status=status,  # type: ignore[arg-type]
+            detail=detail,
+            records=answer.records if answer else [],
+            party_records=answer.party_records if answer else [],
+            attempts=max(attempts, 1),
+            latency_ms=round(elapsed, 1),
+            responded_at=self.clock.now(),
+            idempotency_key=f"{request.idempotency_key}/response",
+        )
+        await self.producer.send_and_wait(AGENCY_RESPONSES, encode(response), key=request.inquiry_id.encode())
+        return response
+
+    @staticmethod
+    def _reason(e: BaseException, attempts: int) -> str:
+        if isinstance(e, httpx.TimeoutException):
+            what = "registry timed out"
+        elif isinstance(e, httpx.TransportError):
+            what = f"registry unreachable ({type(e).__name__})"
+        else:
+            what = str(e)
+        suffix = f" after {attempts} attempts" if attempts > 1 else ""
+        return mask_text(f"{what}{suffix}")[:500]
+
+    async def _dead_letter(
+        self,
+        value: bytes | None,
+        error: BaseException,
+        stage: str,
+        partition: int | None,
+        offset: int | None,
+        key: bytes | None,
+        context: dict[str, str] | None = None,
+    ) -> None:
+        self.stats.dead_letters += 1
+        letter = dead_letter(
+            topic=self.topic, value=value, stage=stage, error=error, partition=partition, offset=offset,
+            key=key, context=context,
+        )
+        letter.reason = mask_text(letter.reason)
+        await self.producer.send_and_wait(DEAD_LETTERS, encode(letter), key=key)
+        log.warning("%s: dead-lettered offset %s at %s: %s", self.agency, offset, stage, letter.reason)
+
+    async def _send_dead_letter(
+        self, value: bytes | None, error: BaseException, msg: ConsumerRecord[bytes, bytes], stage: str
+    ) -> None:
+        try:
+            await self._dead_letter(value, error, stage, msg.partition, msg.offset, msg.key)
+        except Exception:
+            log.exception("%s: could not dead-letter offset %s", self.agency, msg.offset)

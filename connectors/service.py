@@ -1,0 +1,72 @@
+"""The connectors service: one runner per agency in one process, sharing an HTTP client and a
+producer, with ``/healthz`` and ``/stats`` for the hub's health check and the operations desk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from hub.kafka import make_producer
+from hub.settings import HubSettings
+
+from .runtime import ConnectorRunner
+
+__all__ = ["run_connectors"]
+
+log = logging.getLogger(__name__)
+
+
+def _health_app(runners: list[ConnectorRunner]) -> FastAPI:
+    app = FastAPI(title="hub connectors", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        waiting = [r.agency for r in runners if not r.assigned.is_set()]
+        ok = not waiting
+        return JSONResponse({"ok": ok, "waiting_for_partitions": waiting}, status_code=200 if ok else 503)
+
+    @app.get("/stats")
+    async def stats() -> dict[str, object]:
+        return {r.agency: r.stats.snapshot() for r in runners}
+
+    return app
+
+
+async def run_connectors(settings: HubSettings, agencies: list[str] | None = None) -> None:
+    from .registry_adapters import build_adapter
+
+    agencies = agencies or settings.agencies
+    limits = httpx.Limits(
+        max_connections=settings.connector_concurrency * len(agencies),
+        max_keepalive_connections=settings.connector_concurrency,
+    )
+    timeout = httpx.Timeout(settings.connector_timeout_seconds)
+    producer = make_producer(settings)
+    await producer.start()
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        runners = [
+            ConnectorRunner(build_adapter(a, settings), settings, producer=producer, client=client) for a in agencies
+        ]
+        server = uvicorn.Server(
+            uvicorn.Config(_health_app(runners), host="127.0.0.1", port=settings.connectors_port, log_level="warning")
+        )
+        tasks = [asyncio.create_task(r.run(), name=f"connector-{r.agency}") for r in runners]
+        tasks.append(asyncio.create_task(server.serve(), name="connectors-http"))
+        log.info("connectors for %s started", ", ".join(agencies))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for t in done:
+                t.result()
+        finally:
+            server.should_exit = True
+            for t in tasks:
+                t.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await producer.stop()

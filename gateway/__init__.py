@@ -1,0 +1,1 @@
+"""The court-facing HTTP API, its read model and the operations views."""

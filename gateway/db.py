@@ -1,0 +1,254 @@
+"""The gateway's data layer: one module, SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+It holds what must survive: cases, inquiries with their latest result (the read model), the
+transactional outbox of messages still to publish, and the dead letters seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+__all__ = ["Database", "async_url", "metadata"]
+
+metadata = sa.MetaData()
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("court_id", sa.String(64), nullable=False, index=True),
+    sa.Column("case_number", sa.String(80), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("idempotency_key", sa.String(200)),
+    sa.Column("request_hash", sa.String(64)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_cases_idempotency"),
+)
+
+inquiries = sa.Table(
+    "inquiries",
+    metadata,
+    sa.Column("inquiry_id", sa.String(64), primary_key=True),
+    sa.Column("court_id", sa.String(64), nullable=False, index=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("idempotency_key", sa.String(200)),
+    sa.Column("request_hash", sa.String(64)),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("result", sa.JSON),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_inquiries_idempotency"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("value", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), index=True),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_topic", sa.String(200), nullable=False, index=True),
+    sa.Column("stage", sa.String(100), nullable=False),
+    sa.Column("error_class", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def async_url(url: str) -> str:
+    """Pick the async driver for a plain database URL."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        kwargs: dict[str, Any] = {}
+        if self.url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            if self.url.startswith("sqlite"):
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    # ------------------------------------------------------------ cases
+    async def find_case(self, case_id: str, court_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(cases.c.body).where(cases.c.case_id == case_id, cases.c.court_id == court_id))
+            ).first()
+        return row.body if row else None
+
+    async def find_by_idempotency(self, table: sa.Table, court_id: str, key: str) -> sa.Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(sa.select(table).where(table.c.court_id == court_id, table.c.idempotency_key == key))
+            ).first()
+
+    async def insert_case(
+        self, conn: AsyncConnection, *, body: dict[str, Any], idempotency_key: str | None, request_hash: str
+    ) -> None:
+        await conn.execute(
+            cases.insert().values(
+                case_id=body["case_id"], court_id=body["court_id"], case_number=body["case_number"], body=body,
+                idempotency_key=idempotency_key, request_hash=request_hash, created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    # ------------------------------------------------------------ inquiries
+    async def insert_inquiry(
+        self,
+        conn: AsyncConnection,
+        *,
+        inquiry_id: str,
+        court_id: str,
+        case_id: str,
+        request: dict[str, Any],
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> None:
+        now = dt.datetime.now(dt.UTC)
+        await conn.execute(
+            inquiries.insert().values(
+                inquiry_id=inquiry_id, court_id=court_id, case_id=case_id, request=request, status="pending",
+                idempotency_key=idempotency_key, request_hash=request_hash, version=0, created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def get_inquiry(self, inquiry_id: str, court_id: str) -> sa.Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(inquiries).where(inquiries.c.inquiry_id == inquiry_id, inquiries.c.court_id == court_id)
+                )
+            ).first()
+
+    async def inquiries_of_case(self, case_id: str, court_id: str) -> Sequence[sa.Row[Any]]:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(inquiries)
+                    .where(inquiries.c.case_id == case_id, inquiries.c.court_id == court_id)
+                    .order_by(inquiries.c.created_at)
+                )
+            ).all()
+
+    async def store_result(self, result: dict[str, Any]) -> bool:
+        """Keep the newest version of an inquiry's result; older or repeated versions change nothing."""
+        now = dt.datetime.now(dt.UTC)
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(
+                inquiries.update()
+                .where(inquiries.c.inquiry_id == result["inquiry_id"], inquiries.c.version < result["version"])
+                .values(result=result, status=result["status"], version=result["version"], updated_at=now)
+            )
+            if updated.rowcount:
+                return True
+            exists = (
+                await conn.execute(sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == result["inquiry_id"]))
+            ).first()
+            if exists:
+                return False
+            # an inquiry that reached the streams without the gateway (a court's own outbox topic)
+            await conn.execute(
+                inquiries.insert().values(
+                    inquiry_id=result["inquiry_id"], court_id=result["court_id"], case_id=result["case_id"],
+                    request={}, status=result["status"], result=result, version=result["version"],
+                    created_at=now, updated_at=now,
+                )
+            )
+            return True
+
+    # ------------------------------------------------------------ outbox
+    async def add_outbox(self, conn: AsyncConnection, topic: str, key: str, value: bytes) -> None:
+        await conn.execute(outbox.insert().values(topic=topic, key=key, value=value, created_at=dt.datetime.now(dt.UTC)))
+
+    async def unpublished(self, limit: int = 500) -> Sequence[sa.Row[Any]]:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
+                )
+            ).all()
+
+    async def mark_published(self, ids: list[int]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                outbox.update().where(outbox.c.id.in_(ids)).values(published_at=dt.datetime.now(dt.UTC))
+            )
+
+    async def outbox_backlog(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(
+                (await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))).scalar_one()
+            )
+
+    # ------------------------------------------------------------ dead letters
+    async def add_dead_letter(self, letter: dict[str, Any]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                dead_letters.insert().values(
+                    source_topic=letter["source_topic"], stage=letter["stage"], error_class=letter["error_class"],
+                    reason=letter["reason"], body=letter, received_at=dt.datetime.now(dt.UTC),
+                )
+            )
+
+    async def dead_letter_counts(self) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(dead_letters.c.source_topic, dead_letters.c.stage, sa.func.count(), sa.func.max(dead_letters.c.received_at))
+                    .group_by(dead_letters.c.source_topic, dead_letters.c.stage)
+                )
+            ).all()
+        return [
+            {"source_topic": r[0], "stage": r[1], "count": r[2], "last_at": _utc(r[3]).isoformat() if r[3] else None}
+            for r in rows
+        ]
+
+    async def recent_dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(dead_letters.c.body).order_by(dead_letters.c.id.desc()).limit(limit))
+            ).all()
+        return [r.body for r in rows]

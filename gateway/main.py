@@ -1,0 +1,57 @@
+"""The gateway: the court-facing HTTP API (``/v1``), health, and the operations views."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from hub.errors import ConfigError
+from hub.settings import HubSettings, get_settings
+
+from .db import Database
+from .pipeline import OutboxRelay, ReadModel
+from .routes import cases, health, inquiries
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if not settings.tokens_by_court:
+        raise ConfigError("HUB_COURT_TOKENS is empty: give court_id:token pairs (hub up generates them)")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        await db.create_schema()
+        relay, read_model = OutboxRelay(db, settings), ReadModel(db, settings)
+        app.state.db, app.state.relay, app.state.read_model = db, relay, read_model
+        await relay.start()
+        await read_model.start()
+        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(read_model.run())]
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await read_model.stop()
+            await relay.stop()
+            await db.close()
+
+    app = FastAPI(
+        title="Enforcement data-linkage hub",
+        version="1",
+        description="Courts register enforcement cases, inquire about debtors' assets across agencies, "
+        "and read linked results.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(cases.router)
+    app.include_router(inquiries.router)
+    return app

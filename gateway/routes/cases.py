@@ -1,0 +1,68 @@
+"""``/v1/cases``: register an enforcement case; read it with what has been found so far."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.exc import IntegrityError
+
+from schemas.codec import encode
+from schemas.models import Case, CaseCreate, CaseRegistered, new_id
+from schemas.topics import COURT_COMMANDS
+
+from ..db import cases as cases_table
+from ..deps import CourtId, Db, Relay
+from ..idempotency import IdempotencyKey, conflict, request_hash
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+def not_found(what: str, ident: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {ident} not found")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register an enforcement case")
+async def create_case(body: CaseCreate, court_id: CourtId, db: Db, relay: Relay,
+                      idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+    digest = request_hash(body.model_dump(mode="json"))
+    if idempotency_key:
+        first = await db.find_by_idempotency(cases_table, court_id, idempotency_key)
+        if first is not None:
+            if first.request_hash != digest:
+                raise conflict()
+            return {"case_id": first.case_id}
+    case = Case(**body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC))
+    command = CaseRegistered(case=case, idempotency_key=idempotency_key or case.case_id)
+    try:
+        async with db.engine.begin() as conn:
+            await db.insert_case(conn, body=case.model_dump(mode="json"), idempotency_key=idempotency_key,
+                                 request_hash=digest)
+            await db.add_outbox(conn, COURT_COMMANDS, case.case_id, encode(command))
+    except IntegrityError:  # the same key raced in concurrently: answer with the winner
+        first = await db.find_by_idempotency(cases_table, court_id, idempotency_key or "")
+        if first is None or first.request_hash != digest:
+            raise conflict() from None
+        return {"case_id": first.case_id}
+    relay.wake.set()
+    return {"case_id": case.case_id}
+
+
+@router.get("/{case_id}", summary="A case, with its inquiries and the assets found so far")
+async def get_case(case_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
+    body = await db.find_case(case_id, court_id)
+    if body is None:
+        raise not_found("case", case_id)
+    rows = await db.inquiries_of_case(case_id, court_id)
+    assets: dict[str, Any] = {}
+    for row in rows:
+        for asset in (row.result or {}).get("assets", []):
+            assets[asset["asset_id"]] = asset  # later inquiries supersede earlier views of an asset
+    return {
+        **body,
+        "inquiries": [
+            {"inquiry_id": r.inquiry_id, "status": r.status, "debtor": r.request.get("debtor")} for r in rows
+        ],
+        "assets": list(assets.values()),
+    }

@@ -1,0 +1,85 @@
+"""``/v1/inquiries``: ask the agencies what a debtor of the case holds; read the linked result."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.exc import IntegrityError
+
+from schemas.agencies import expand_agencies
+from schemas.codec import encode
+from schemas.models import Case, InquiryCreate, InquiryRequested, new_id
+from schemas.topics import COURT_COMMANDS
+
+from ..db import inquiries as inquiries_table
+from ..deps import CourtId, Db, Relay, Settings
+from ..idempotency import IdempotencyKey, conflict, request_hash
+from .cases import not_found
+
+router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
+
+
+def _unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit an asset inquiry")
+async def create_inquiry(body: InquiryCreate, court_id: CourtId, db: Db, relay: Relay, settings: Settings,
+                         idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+    digest = request_hash(body.model_dump(mode="json"))
+    if idempotency_key:
+        first = await db.find_by_idempotency(inquiries_table, court_id, idempotency_key)
+        if first is not None:
+            if first.request_hash != digest:
+                raise conflict()
+            return {"inquiry_id": first.inquiry_id, "status": first.status}
+    case_body = await db.find_case(body.case_id, court_id)
+    if case_body is None:
+        raise not_found("case", body.case_id)
+    case = Case.model_validate(case_body)
+    if case.debtor(body.debtor.id_type, body.debtor.id_number) is None:
+        raise _unprocessable(["body", "debtor"], f"not a debtor of case {body.case_id}: a court may only inquire "
+                             "about a party subject to enforcement in that case", "not_a_debtor")
+    try:
+        agencies = expand_agencies(body.agencies, settings.bank_codes)
+    except ValueError as e:
+        raise _unprocessable(["body", "agencies"], str(e), "unknown_agency") from None
+    inquiry_id = new_id("inq")
+    command = InquiryRequested(
+        inquiry_id=inquiry_id, case_id=body.case_id, court_id=court_id, debtor=body.debtor, agencies=agencies,
+        requested_at=dt.datetime.now(dt.UTC), idempotency_key=idempotency_key or inquiry_id,
+    )
+    try:
+        async with db.engine.begin() as conn:
+            await db.insert_inquiry(
+                conn, inquiry_id=inquiry_id, court_id=court_id, case_id=body.case_id,
+                request={**body.model_dump(mode="json"), "agencies": agencies},
+                idempotency_key=idempotency_key, request_hash=digest,
+            )
+            await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
+    except IntegrityError:
+        first = await db.find_by_idempotency(inquiries_table, court_id, idempotency_key or "")
+        if first is None or first.request_hash != digest:
+            raise conflict() from None
+        return {"inquiry_id": first.inquiry_id, "status": first.status}
+    relay.wake.set()
+    return {"inquiry_id": inquiry_id, "status": "pending"}
+
+
+@router.get("/{inquiry_id}", summary="An inquiry's status per agency and the linked assets")
+async def get_inquiry(inquiry_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
+    row = await db.get_inquiry(inquiry_id, court_id)
+    if row is None:
+        raise not_found("inquiry", inquiry_id)
+    if row.result:
+        return {**row.result, "requested": row.request}
+    return {
+        "inquiry_id": row.inquiry_id,
+        "case_id": row.case_id,
+        "status": row.status,
+        "agencies": {a: {"status": "pending", "detail": None} for a in row.request.get("agencies", [])},
+        "assets": [],
+        "requested": row.request,
+    }

@@ -1,0 +1,127 @@
+"""``hub``: the command line of the enforcement hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import HubError
+from .settings import get_settings
+
+app = typer.Typer(help="Enforcement data-linkage hub.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@app.command()
+def up(timeout: Annotated[float, typer.Option(help="seconds to wait for health")] = 120.0) -> None:
+    """Start the whole hub (embedded broker unless HUB_KAFKA_BOOTSTRAP is set); Ctrl-C stops it all."""
+    from .supervisor import Hub
+
+    console.print("[bold]Starting the enforcement hub[/bold]")
+    try:
+        hub = Hub()
+    except HubError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        hub.start(timeout=timeout, progress=True)
+    except HubError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    _print_endpoints(hub)
+    try:
+        while not stop.is_set():
+            for child in hub.children:
+                if child.proc.poll() is not None:
+                    console.print(f"[red]{child.name} exited ({child.proc.returncode}); see {child.log_path}[/red]")
+                    stop.set()
+            stop.wait(1.0)
+    finally:
+        console.print("stopping…")
+        hub.stop()
+        console.print("all processes stopped")
+
+
+def _print_endpoints(hub: Any) -> None:
+    s = hub.settings
+    table = Table(title="Enforcement hub is up", show_lines=False)
+    table.add_column("component")
+    table.add_column("where")
+    table.add_row("gateway (API, docs at /docs)", hub.gateway_url)
+    table.add_row("Kafka bootstrap", s.bootstrap + ("" if s.kafka_bootstrap else " (embedded tansu)"))
+    table.add_row("database", s.resolved_database_url)
+    for agency in s.agencies:
+        table.add_row(f"registry {agency}", s.registry_url(agency))
+    table.add_row("connectors stats", f"{s.resolved_connectors_url}/stats")
+    table.add_row("logs", str(hub.state_dir / "logs"))
+    console.print(table)
+    tokens = Table(title="Bearer tokens")
+    tokens.add_column("role")
+    tokens.add_column("token")
+    for court, token in s.tokens_by_court.items():
+        tokens.add_row(f"court {court}", token)
+    if s.ops_token:
+        tokens.add_row("ops", s.ops_token.get_secret_value())
+    console.print(tokens)
+    console.print("Try: [bold]hub demo[/bold]   ·   Ctrl-C stops every process")
+
+
+def _credentials() -> tuple[str, str]:
+    settings = get_settings()
+    if settings.tokens_by_court:
+        court, token = next(iter(settings.tokens_by_court.items()))
+        return court, token
+    path = settings.state_dir / "credentials.json"
+    if not path.exists():
+        raise typer.BadParameter(f"no tokens: set HUB_COURT_TOKENS or run `hub up` first ({path} missing)")
+    court, token = json.loads(path.read_text())["court_tokens"].split(",")[0].split(":", 1)
+    return court, token
+
+
+@app.command()
+def demo(
+    gateway: Annotated[str | None, typer.Option(help="gateway URL (default from settings)")] = None,
+    token: Annotated[str | None, typer.Option(help="a court's bearer token (default: the first court's)")] = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the result")] = 60.0,
+) -> None:
+    """Run a short scenario against a running hub: register a case, inquire, print the result."""
+    from .demo import run_demo
+
+    settings = get_settings()
+    url = gateway or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    if token is None:
+        _, token = _credentials()
+    try:
+        run_demo(url, token, wait=wait, console=console)
+    except (httpx.HTTPError, HubError) as e:
+        console.print(f"[red]demo failed:[/red] {e}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def topics() -> None:
+    """Create the hub's topics on HUB_KAFKA_BOOTSTRAP (production set-up step)."""
+    from .kafka import create_topics
+
+    created = asyncio.run(create_topics(get_settings()))
+    console.print(f"created: {', '.join(created) or 'none (all exist)'}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+

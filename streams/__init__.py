@@ -1,0 +1,1 @@
+"""The stream processors (faust-streaming) and the identity-linkage engine they call."""

@@ -1,0 +1,266 @@
+"""The faust-streaming app: validate inquiries against their case, fan out to the agencies,
+collect and link the responses, and emit one result per inquiry.
+
+Topology (all keys noted; tables are co-partitioned with the topics that update them)::
+
+    hub.court.commands (case id) ──▶ on_court_command ── cases table (case id)
+        │ valid inquiry                    └─ invalid ──▶ hub.inquiry.results (status rejected)
+        ├──▶ hub.inquiry.opened (inquiry id) ──▶ on_opened ──┐
+        └──▶ hub.agency.<agency>.requests ─▶ connectors ─▶ hub.agency.responses (inquiry id)
+                                                                 ▼
+    timer (SLA) ─▶ hub.inquiry.deadlines (inquiry id) ─▶ inquiries table ─▶ hub.inquiry.results
+
+Agents run at concurrency 1 (faust may commit past an in-flight message at higher concurrency;
+ARCHITECTURE.md). Values are raw bytes decoded by ``schemas.codec`` so a malformed message goes to
+the dead-letter topic with its reason instead of being dropped by faust's deserializer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from hub.clock import SystemClock
+from hub.masking import mask_text
+from hub.settings import HubSettings, get_settings
+from schemas.agencies import agency_type
+from schemas.codec import CodecError, dead_letter, decode, encode
+from schemas.identifiers import identifier_variants
+from schemas.models import (
+    AgencyRequest,
+    Case,
+    CaseRegistered,
+    DeadlineReached,
+    IdentifierForm,
+    InquiryOpened,
+    InquiryRequested,
+    InquiryResult,
+)
+from schemas.topics import (
+    AGENCY_RESPONSES,
+    COURT_COMMANDS,
+    DEAD_LETTERS,
+    INQUIRY_DEADLINES,
+    INQUIRY_OPENED,
+    INQUIRY_RESULTS,
+    agency_requests_topic,
+)
+
+from . import inquiry_state
+
+log = logging.getLogger(__name__)
+
+settings: HubSettings = get_settings()
+clock = SystemClock(settings.clock_offset_seconds)
+
+app = faust.App(
+    "hub-streams",
+    broker=[f"kafka://{h}" for h in settings.bootstrap.split(",")],
+    store="memory://",
+    datadir=str(settings.state_dir / "streams"),
+    topic_partitions=settings.partitions,
+    topic_replication_factor=1,
+    broker_session_timeout=settings.group_session_timeout_ms / 1000,
+    broker_heartbeat_interval=settings.group_heartbeat_interval_ms / 1000,
+    broker_rebalance_timeout=settings.group_rebalance_timeout_ms / 1000,
+    broker_max_poll_interval=settings.group_max_poll_interval_ms / 1000,
+    web_enabled=True,
+    web_host="127.0.0.1",
+    web_port=settings.streams_port,
+    web_in_thread=False,
+    producer_acks=-1,
+    consumer_auto_offset_reset="earliest",
+)
+
+
+def _topic(name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+court_commands = _topic(COURT_COMMANDS)
+inquiry_opened = _topic(INQUIRY_OPENED)
+inquiry_deadlines = _topic(INQUIRY_DEADLINES)
+agency_responses = _topic(AGENCY_RESPONSES)
+inquiry_results = _topic(INQUIRY_RESULTS)
+dead_letters = _topic(DEAD_LETTERS)
+request_topics = {a: _topic(agency_requests_topic(a)) for a in settings.agencies}
+
+cases = app.Table("cases", default=None, partitions=settings.partitions)
+inquiries = app.Table("inquiries", default=None, partitions=settings.partitions)
+
+_ready = {"assigned": False}
+
+
+@app.on_partitions_assigned.connect
+async def _on_assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
+    _ready["assigned"] = True
+
+
+@app.page("/healthz")
+async def healthz(web: Any, request: Any) -> Any:
+    ok = _ready["assigned"] and app.rebalancing is False
+    return web.json({"ok": ok}, status=200 if ok else 503)
+
+
+async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
+    msg = event.message
+    letter = dead_letter(
+        topic=msg.topic, value=msg.value, stage=stage, error=error, partition=msg.partition,
+        offset=msg.offset, key=msg.key,
+    )
+    letter.reason = mask_text(letter.reason)
+    await dead_letters.send(key=msg.key, value=encode(letter))
+    log.warning("dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, letter.reason)
+
+
+async def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
+    """Decode every event; dead-letter what cannot be decoded or handled; keep serving the next."""
+    async for event in stream.events():
+        try:
+            message = decode(event.message.topic, event.value)
+        except CodecError as e:
+            await _dead_letter(event, f"{stage}.decode", e)
+            yield None
+            continue
+        try:
+            await handle(message)
+        except Exception as e:  # faust would ack and drop it: record it instead
+            log.exception("%s failed", stage)
+            await _dead_letter(event, stage, e)
+        yield None
+
+
+# ---------------------------------------------------------------- court commands
+
+
+def refusal_reason(case: Case | None, cmd: InquiryRequested) -> str | None:
+    """Why an inquiry may not proceed, or None. Only a debtor of the court's own case may be queried."""
+    if case is None or case.court_id != cmd.court_id:
+        return f"case {cmd.case_id} is not a case of court {cmd.court_id}"
+    if case.debtor(cmd.debtor.id_type, cmd.debtor.id_number) is None:
+        return f"the party inquired about is not a debtor of case {cmd.case_id}"
+    return None
+
+
+async def _publish_result(result: InquiryResult) -> None:
+    await inquiry_results.send(key=result.inquiry_id.encode(), value=encode(result))
+
+
+async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
+    if isinstance(cmd, CaseRegistered):
+        current = cases[cmd.case.case_id]
+        entry = {"case": cmd.case.model_dump(mode="json"), "inquiries": (current or {}).get("inquiries", [])}
+        cases[cmd.case.case_id] = entry
+        return
+    entry = cases[cmd.case_id]
+    if entry and cmd.inquiry_id in entry["inquiries"]:
+        return  # a redelivered command: fanned out already
+    case = Case.model_validate(entry["case"]) if entry else None
+    now = clock.now()
+    reason = refusal_reason(case, cmd)
+    if reason is not None or case is None:
+        await _publish_result(
+            InquiryResult(
+                inquiry_id=cmd.inquiry_id, case_id=cmd.case_id, court_id=cmd.court_id, status="rejected",
+                detail=reason, updated_at=now, completed_at=now, version=1,
+            )
+        )
+        return
+    debtor = case.debtor(cmd.debtor.id_type, cmd.debtor.id_number)
+    assert debtor is not None
+    agencies = [a for a in cmd.agencies if a in request_topics]
+    deadline = now + dt.timedelta(seconds=settings.inquiry_sla_seconds)
+    opened = InquiryOpened(
+        inquiry_id=cmd.inquiry_id, case_id=cmd.case_id, court_id=cmd.court_id, debtor=debtor,
+        agencies=agencies, deadline=deadline, opened_at=now,
+    )
+    key = cmd.inquiry_id.encode()
+    await inquiry_opened.send(key=key, value=encode(opened))
+    forms = [IdentifierForm(id_type=t, id_number=n) for t, n in identifier_variants(debtor.id_type, debtor.id_number)]
+    for agency in agencies:
+        request = AgencyRequest(
+            request_id=f"{cmd.inquiry_id}/{agency}", inquiry_id=cmd.inquiry_id, case_id=cmd.case_id,
+            court_id=cmd.court_id, agency=agency, subject=debtor, identifiers=forms, deadline=deadline,
+            idempotency_key=f"{cmd.idempotency_key}/{agency}",
+        )
+        await request_topics[agency].send(key=key, value=encode(request))
+    entry["inquiries"] = [*entry["inquiries"][-999:], cmd.inquiry_id]
+    cases[cmd.case_id] = entry
+
+
+@app.agent(court_commands, concurrency=1)
+async def on_court_command(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.court_commands", _on_command):
+        yield None
+
+
+# ---------------------------------------------------------------- aggregation per inquiry
+
+
+async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
+    state = inquiries[inquiry_id] or inquiry_state.new_state()
+    if change(state) and state["opened"] is not None:
+        result = inquiry_state.build_result(state, court_id=state["opened"]["court_id"], now=clock.now())
+        await _publish_result(result)
+    inquiries[inquiry_id] = state
+
+
+async def _on_opened(opened: InquiryOpened) -> None:
+    await _update(opened.inquiry_id, lambda s: inquiry_state.apply_opened(s, opened))
+
+
+async def _on_response(response: Any) -> None:
+    await _update(response.inquiry_id, lambda s: inquiry_state.apply_response(s, response))
+
+
+async def _on_deadline(tick: DeadlineReached) -> None:
+    await _update(tick.inquiry_id, lambda s: inquiry_state.apply_deadline(s, tick.at))
+
+
+@app.agent(inquiry_opened, concurrency=1)
+async def on_inquiry_opened(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.inquiry_opened", _on_opened):
+        yield None
+
+
+@app.agent(agency_responses, concurrency=1)
+async def on_agency_response(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.agency_responses", _on_response):
+        yield None
+
+
+@app.agent(inquiry_deadlines, concurrency=1)
+async def on_deadline(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.inquiry_deadlines", _on_deadline):
+        yield None
+
+
+_deadline_sent: set[str] = set()
+
+
+@app.timer(interval=0.5)
+async def sla_timer() -> None:
+    """Ask the owner of each overdue inquiry's partition to settle it (the table is only written there)."""
+    now = clock.now()
+    for inquiry_id, state in list(inquiries.items()):
+        if not state or state["final"] or state["opened"] is None or inquiry_id in _deadline_sent:
+            continue
+        if now >= dt.datetime.fromisoformat(state["opened"]["deadline"]):
+            _deadline_sent.add(inquiry_id)
+            tick = DeadlineReached(inquiry_id=inquiry_id, at=now)
+            await inquiry_deadlines.send(key=inquiry_id.encode(), value=encode(tick))
+    if len(_deadline_sent) > 100_000:
+        _deadline_sent.clear()
+
+
+def main() -> None:
+    from hub.masking import setup_logging
+
+    setup_logging(service="streams")
+    agency_type("police")  # import-time sanity of the agency catalogue
+    app.main()
