@@ -38,7 +38,7 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[Any]] | None = None,
     ) -> None:
         self.max_attempts = max_attempts
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
         self._sleep = sleep
 
     def _wait(self, state: RetryCallState) -> float:

@@ -15,6 +15,7 @@ character mismatch, impossible birth date. Pydantic turns that message into the 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from enum import StrEnum
 
 __all__ = [
@@ -49,6 +50,7 @@ class IdentifierError(ValueError):
 
 _RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -66,7 +68,9 @@ def _digits(value: str) -> bool:
 
 
 def resident_id_check(first17: str) -> str:
-    total = sum(int(c) * w for c, w in zip(first17, _RID_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise IdentifierError("the check is computed over 17 digits")
+    total = sum(map(operator.mul, map(int, first17), _RID_WEIGHTS))
     check = (12 - total % 11) % 11
     return "X" if check == 10 else str(check)
 
@@ -111,7 +115,9 @@ def legacy_resident_id(value15: str) -> str:
 
 
 def uscc_check(first17: str) -> str:
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise IdentifierError("the check is computed over 17 characters")
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

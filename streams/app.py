@@ -56,6 +56,7 @@ from . import inquiry_state
 log = logging.getLogger(__name__)
 
 settings: HubSettings = get_settings()
+(settings.state_dir / "streams").mkdir(parents=True, exist_ok=True)
 clock = SystemClock(settings.clock_offset_seconds)
 
 app = faust.App(
@@ -153,11 +154,11 @@ async def _publish_result(result: InquiryResult) -> None:
 
 async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
     if isinstance(cmd, CaseRegistered):
-        current = cases[cmd.case.case_id]
+        current = cases.get(cmd.case.case_id)
         entry = {"case": cmd.case.model_dump(mode="json"), "inquiries": (current or {}).get("inquiries", [])}
         cases[cmd.case.case_id] = entry
         return
-    entry = cases[cmd.case_id]
+    entry = cases.get(cmd.case_id)
     if entry and cmd.inquiry_id in entry["inquiries"]:
         return  # a redelivered command: fanned out already
     case = Case.model_validate(entry["case"]) if entry else None
@@ -203,7 +204,7 @@ async def on_court_command(stream: Any) -> AsyncIterator[None]:
 
 
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
-    state = inquiries[inquiry_id] or inquiry_state.new_state()
+    state = inquiries.get(inquiry_id) or inquiry_state.new_state()
     if change(state) and state["opened"] is not None:
         result = inquiry_state.build_result(state, court_id=state["opened"]["court_id"], now=clock.now())
         await _publish_result(result)

@@ -34,10 +34,10 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz.distance import Indel
 
 from schemas.identifiers import (
@@ -128,8 +128,6 @@ class LinkageConfig(BaseModel):
     possible_threshold: float = 8.0
     name_similar_min: float = Field(default=0.8, ge=0, le=1)
 
-    _weights: dict[tuple[str, str], float] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _complete(self) -> LinkageConfig:
         """An override must keep every outcome (a partial dict would fail at match time instead)."""
@@ -146,15 +144,14 @@ class LinkageConfig(BaseModel):
             raise ValueError("possible_threshold must not exceed match_threshold")
         return self
 
-    def model_post_init(self, context: object, /) -> None:
-        for field in ("identifier", "name", "birth_date", "region"):
-            for outcome, level in getattr(self, field).items():
-                self._weights[field, outcome] = round(level.weight, 3)
-
-    @property
+    @cached_property
     def weights(self) -> dict[tuple[str, str], float]:
         """``(field, outcome) -> log2(m / u)``, rounded to millibits, computed once per config."""
-        return self._weights
+        return {
+            (field, outcome): round(level.weight, 3)
+            for field in ("identifier", "name", "birth_date", "region")
+            for outcome, level in getattr(self, field).items()
+        }
 
 
 _DEFAULT_CONFIG = LinkageConfig()
@@ -166,7 +163,6 @@ _DEFAULT_CONFIG = LinkageConfig()
 @dataclass(frozen=True, slots=True)
 class _Subject:
     is_person: bool
-    canonical: str
     forms: dict[str, str]  # identifier forms a registry may hold -> outcome when found
     org_code: str | None  # for an organisation-code debtor: find it inside a record's credit code
     region: str | None
@@ -179,7 +175,7 @@ class _Subject:
     parent: str | None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
     """Everything about the debtor that every comparison needs, computed once per debtor."""
     forms = {id_number: "exact"}
@@ -198,7 +194,6 @@ def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
         region = id_number[:6]
     return _Subject(
         is_person=id_type == IdType.resident_id,
-        canonical=id_number,
         forms=forms,
         org_code=org_code,
         region=region,
@@ -229,15 +224,16 @@ _CHECKS_BY_LENGTH: dict[int, tuple[Callable[[str], str], ...]] = {
 }
 
 
-def _valid_forms(raw: str) -> list[str]:
-    """Canonical identifiers the record's string is valid as (usually one; empty if invalid)."""
-    out = []
+@lru_cache(maxsize=65536)
+def _is_valid(raw: str) -> bool:
+    """Whether the record's (cleaned) string is a valid identifier of any type."""
     for check in _CHECKS_BY_LENGTH.get(len(raw), ()):
         try:
-            out.append(check(raw))
+            check(raw)
         except IdentifierError:
             continue
-    return out
+        return True
+    return False
 
 
 def _one_edit(a: str, b: str) -> str | None:
@@ -269,10 +265,7 @@ def _compare_identifier(s: _Subject, raw: str | None) -> tuple[str, str | None]:
             pass
         else:
             return "org_code_equal", "the debtor's organisation code is inside the record's credit code"
-    valid = _valid_forms(r)
-    if s.canonical in valid:
-        return "exact", None
-    if valid:
+    if _is_valid(r):
         return "different", "the record holds another valid identifier"
     for form, equivalence in s.forms.items():
         if len(form) == len(r) and (edit := _one_edit(form, r)):

@@ -1,0 +1,873 @@
+"""A deterministic synthetic population for the mocked registries, with its ground truth.
+
+``generate(seed, scale)`` draws ``scale`` people and about ``scale / 10`` companies, then every
+asset each registry holds about them. The same seed and scale always give the same population
+(one ``random.Random``, drawn in a fixed order; no clock is read).
+
+Why it looks the way it does: linkage must be tested against what registries really hold.
+
+- Names follow the real skew (王/李/张 ≈ 7 % each, 伟/芳/娜 common given names), so 张伟 and 王伟
+  collide: homonyms with different ids and birth dates. Some people even share name, birth date
+  and region with another (only the sequence digits differ): the hardest negatives there are.
+- Every registry record keeps the owner *as that registry recorded them*. At most one hard case per
+  record, at these rates (``RATES``): a legacy 15-digit id (police, real estate and land; only for
+  people born 1900-1999), an organisation code in place of the credit code (company-owned records
+  outside police, with or without the hyphen), a name form the court would not type (inserted
+  space, full-width letters, ``()`` for ``（）``, another middle dot), an id with two adjacent
+  characters transposed (clerk error), and 有限公司 written for 有限责任公司 or back.
+- Branches (分公司) have their own credit code and a name that contains the head office's name.
+- Some assets already carry controls by other courts, some with a waiting court behind.
+
+The ground truth (``Holding.truth_owner``) lives only here; no registry API returns it.
+``labelled_pairs`` turns it into (debtor as the court knows them, owner as recorded, same?) pairs
+for training and measuring identity linkage.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import gc
+import itertools
+import random
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import NamedTuple
+
+from schemas.identifiers import IdType, org_code_check, resident_id_check, uscc_check
+from schemas.models import Party, RegistryOwner
+
+from .records import Control, Holding, Household, Owner, normalise_name
+
+__all__ = [
+    "AS_OF",
+    "DEFAULT_BANKS",
+    "LEGACY_ID_REGISTRIES",
+    "RATES",
+    "Company",
+    "LabelledPair",
+    "Person",
+    "Population",
+    "generate",
+    "labelled_pair_kinds",
+    "labelled_pairs",
+    "pick_people",
+]
+
+CST = dt.timezone(dt.timedelta(hours=8))
+# Fixed "now" of the generated data, so that the same seed gives the same controls every day.
+AS_OF = dt.datetime(2026, 11, 1, 9, 0, tzinfo=CST)
+DEFAULT_BANKS = ("icbc", "ccb", "boc")
+LEGACY_ID_REGISTRIES = frozenset({"police", "real_estate", "land"})
+
+# Probability of each hard case per record (given the record is eligible for it).
+RATES = {
+    "transposed_id": 0.005,
+    "name_form": 0.03,
+    "legacy_id": 0.03,
+    "org_code": 0.03,
+    "suffix_variant": 0.03,
+}
+_CLONE_RATE = 0.005  # people sharing name, birth date and region with an earlier person
+_BRANCH_RATE = 0.08
+_MINORITY_RATE = 0.01
+_CONTROL_RATE = 0.05
+_WAITING_RATE = 0.25
+_PERIOD_DAYS = {"deposit": 365, "vehicle": 730, "real_estate": 1095, "land_use_right": 1095, "equity": 1095}
+
+
+class Region(NamedTuple):
+    code: str
+    abbr: str
+    province: str
+    city: str
+    district: str
+    plate: str
+
+
+_REGIONS = [
+    Region(*r.split())
+    for r in (
+        "420102 鄂 湖北省 武汉市 江岸区 A",
+        "420103 鄂 湖北省 武汉市 江汉区 A",
+        "420104 鄂 湖北省 武汉市 硚口区 A",
+        "420106 鄂 湖北省 武汉市 武昌区 A",
+        "420111 鄂 湖北省 武汉市 洪山区 A",
+        "420115 鄂 湖北省 武汉市 江夏区 A",
+        "420202 鄂 湖北省 黄石市 黄石港区 B",
+        "420502 鄂 湖北省 宜昌市 西陵区 E",
+        "420602 鄂 湖北省 襄阳市 襄城区 F",
+        "110101 京 北京市 北京市 东城区 A",
+        "110105 京 北京市 北京市 朝阳区 B",
+        "310101 沪 上海市 上海市 黄浦区 A",
+        "310115 沪 上海市 上海市 浦东新区 B",
+        "440305 粤 广东省 深圳市 南山区 B",
+        "440106 粤 广东省 广州市 天河区 A",
+        "320102 苏 江苏省 南京市 玄武区 A",
+        "330106 浙 浙江省 杭州市 西湖区 A",
+        "430102 湘 湖南省 长沙市 芙蓉区 A",
+        "500103 渝 重庆市 重庆市 渝中区 A",
+        "510104 川 四川省 成都市 锦江区 A",
+        "610113 陕 陕西省 西安市 雁塔区 A",
+        "410105 豫 河南省 郑州市 金水区 A",
+        "650102 新 新疆维吾尔自治区 乌鲁木齐市 天山区 A",
+    )
+]
+_REGION_CUM = list(itertools.accumulate([8, 8, 6, 9, 9, 6, 4, 4, 4, *([2] * 14)]))
+_URUMQI = next(r for r in _REGIONS if r.code == "650102")
+
+_SURNAME_TABLE = """王71 李70 张67 刘54 陈45 杨31 黄22 赵21 吴20 周19 徐16 孙15 马15 朱13 胡12 郭12 何11 林11
+高11 罗10 郑9 梁9 谢8 宋7 唐7 许7 韩7 冯7 邓7 曹6 彭6 曾6 肖6 田5 董5 袁5 潘5 于5 蒋5 蔡5 余5 杜5 叶4 程4
+苏4 魏4 吕4 丁4 任4 沈4 姚4 卢4 姜4 崔3 钟3 谭3 陆3 汪3 范3 金3 石3 廖3 贾3 夏3 韦3 付3 方3 白3 邹3 孟3
+熊3 秦3 邱3 江3 尹3 薛2 闫2 段2 雷2 侯2 龙2 史2 陶2 黎2 贺2 顾2 毛2 郝2 龚2 邵2 万2 钱2 严2 覃2 武2 戴2
+莫2 孔2 向2 汤2 欧阳1 司马1 诸葛1 於1 上官1"""
+_SURNAMES = [w.rstrip("0123456789") for w in _SURNAME_TABLE.split()]
+_SURNAME_CUM = list(
+    itertools.accumulate(int(w.lstrip(s)) for w, s in zip(_SURNAME_TABLE.split(), _SURNAMES, strict=True))
+)
+_COMMON_GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀兰",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "建国",
+    "志强",
+    "婷婷",
+    "红",
+    "波",
+    "辉",
+    "鹏",
+    "斌",
+    "玲",
+    "华",
+    "飞",
+    "鑫",
+    "宇",
+    "浩",
+    "欣怡",
+    "子涵",
+    "梓涵",
+    "浩然",
+)
+_COMMON_GIVEN_CUM = list(itertools.accumulate(max(2, 30 - i) for i in range(len(_COMMON_GIVEN))))
+_GIVEN_CHARS = "".join(
+    dict.fromkeys(
+        "子梓浩宇轩然晨欣怡雨嘉佳文俊杰志明海涛建国华平秀英兰红玉芳丽静敏燕霞丹萍倩雪琳婷颖慧晓凤云飞鹏鸿斌彬"
+        "博峰磊军勇强刚毅振庆春秋冬梅菊竹松柏林森宏伟立新永成德福贵荣昌盛安康宁泰和顺家兴旭阳光亮辉晖晶瑞祥思雅"
+        "馨蕾蓓茜璐瑶瑾瑜琪琦锦绣"
+    )
+)
+_MINORITY_GIVEN = (
+    "买买提",
+    "艾力",
+    "阿不都",
+    "吐尔逊",
+    "艾买提",
+    "热合曼",
+    "阿依古丽",
+    "古丽娜",
+    "帕提古丽",
+    "迪丽娜尔",
+)
+_MINORITY_FATHER = (
+    "艾力",
+    "吐尔逊",
+    "买买提",
+    "阿布拉",
+    "库尔班",
+    "依明",
+    "沙吾提",
+)
+_ROADS = (
+    "中山大道",
+    "解放大道",
+    "建设大道",
+    "武珞路",
+    "珞喻路",
+    "民主路",
+    "和平大道",
+    "光谷大道",
+    "人民路",
+    "建设路",
+    "胜利街",
+    "沿江大道",
+)
+_ZIHAO = "华鑫盛达恒通宏兴利源泰祥和安信诚金鼎汇丰博远创新星海天瑞明德凯嘉润龙腾"
+_INDUSTRIES = (
+    "科技",
+    "贸易",
+    "建筑工程",
+    "物流",
+    "商贸",
+    "置业",
+    "餐饮管理",
+    "电子",
+    "机械设备",
+    "房地产开发",
+    "投资管理",
+    "文化传媒",
+    "环保科技",
+    "医药",
+    "食品",
+)
+_SUFFIXES = ("有限公司", "有限责任公司", "股份有限公司")
+_SUFFIX_CUM = (60, 88, 100)
+_CAPITALS = [
+    Decimal(c) for c in ("100000", "500000", "1000000", "3000000", "5000000", "10000000", "50000000")
+]
+_USCC_BODY = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_BANK_NAMES = {
+    "icbc": "中国工商银行",
+    "ccb": "中国建设银行",
+    "boc": "中国银行",
+    "abc": "中国农业银行",
+    "cmb": "招商银行",
+}
+_BANK_PREFIX = {"icbc": "622202", "ccb": "621700", "boc": "621661", "abc": "622848", "cmb": "621483"}
+_BRANDS = {
+    "大众朗逸": "LSV",
+    "丰田卡罗拉": "LFM",
+    "本田雅阁": "LHG",
+    "比亚迪秦": "LC0",
+    "吉利帝豪": "L6T",
+    "日产轩逸": "LGB",
+    "特斯拉Model 3": "LRW",
+    "五菱宏光": "LZW",
+    "长安CS75": "LS5",
+    "别克英朗": "LSG",
+}
+_VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+# ISO 3779 transliteration of letters for the check digit (I, O, Q are never used)
+_VIN_VALUE = dict(
+    zip(
+        _VIN_CHARS,
+        [*range(10), *(1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9)],
+        strict=True,
+    )
+)
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+_COURTS = ("court-420106", "court-420111", "court-420102", "court-420115", "court-110105", "court-440305")
+_MORTGAGEES = ("中国建设银行武汉分行", "中国工商银行武汉分行", "招商银行武汉分行", "武汉农村商业银行")
+_DOTS = "•・‧"
+
+
+@dataclass(slots=True)
+class Person:
+    key: str
+    name: str
+    resident_id: str
+    birth_date: dt.date
+    region: Region
+    address: str
+
+
+@dataclass(slots=True)
+class Company:
+    key: str
+    name: str
+    uscc: str
+    region: Region
+    address: str
+    registered_capital: Decimal
+    parent: str | None = None  # the head office's key when this is a branch (分公司)
+    shareholders: list[tuple[str, int]] = field(default_factory=list)  # (key, basis points)
+
+
+@dataclass
+class Population:
+    """The generated people, companies and every registry's records, with ground truth."""
+
+    seed: int
+    scale: int
+    bank_codes: tuple[str, ...]
+    people: list[Person]
+    companies: list[Company]
+    holdings: list[Holding]
+    households: list[Household]
+    _by_key: dict[str, Person | Company] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key = {p.key: p for p in self.people} | {c.key: c for c in self.companies}
+
+    def entity(self, key: str) -> Person | Company:
+        return self._by_key[key]
+
+    def party(self, key: str) -> Party:
+        """The entity as a court knows it: canonical name and identifier."""
+        e = self._by_key[key]
+        id_type = IdType.resident_id if isinstance(e, Person) else IdType.uscc
+        return Party(name=e.name, id_type=id_type, id_number=_canonical_id(e))
+
+    def records_of(self, key: str) -> list[Holding]:
+        return [h for h in self.holdings if h.truth_owner == key]
+
+
+def _draw(rng: random.Random, cum_weights: Sequence[int]) -> int:
+    """Index drawn by cumulative weights (``random.choices`` costs several times more per draw)."""
+    return bisect.bisect(cum_weights, rng.random() * cum_weights[-1])
+
+
+def _money(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _luhn(digits: str) -> str:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return str((10 - total % 10) % 10)
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+class _Generator:
+    """Draws everything from one ``random.Random`` in a fixed order (hence deterministic)."""
+
+    def __init__(self, seed: int, bank_codes: Sequence[str]) -> None:
+        self.rng = random.Random(seed)
+        self.banks = tuple(bank_codes)
+        self.holdings: list[Holding] = []
+        self.households: list[Household] = []
+        self._ids: set[str] = set()
+        self._plates: set[str] = set()
+        self._serial = itertools.count(1)
+
+    # ------------------------------------------------------------ people and companies
+
+    def people(self, n: int) -> list[Person]:
+        rng = self.rng
+        surnames = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM, k=n)
+        regions = rng.choices(_REGIONS, cum_weights=_REGION_CUM, k=n)
+        first = dt.date(1940, 1, 1).toordinal()
+        span = dt.date(2006, 12, 31).toordinal() - first
+        out: list[Person] = []
+        for i in range(n):
+            u = rng.random()
+            if out and u < _CLONE_RATE:  # same name, birth date and region as someone else
+                twin = out[rng.randrange(len(out))]
+                name, born, region = twin.name, twin.birth_date, twin.region
+            elif u < _CLONE_RATE + _MINORITY_RATE:
+                name = f"{rng.choice(_MINORITY_GIVEN)}·{rng.choice(_MINORITY_FATHER)}"
+                born, region = dt.date.fromordinal(first + rng.randrange(span)), _URUMQI
+            else:
+                name = surnames[i] + self._given_name()
+                born, region = dt.date.fromordinal(first + rng.randrange(span)), regions[i]
+            out.append(
+                Person(
+                    f"P{i:07d}",
+                    name,
+                    self._resident_id(region.code, born),
+                    born,
+                    region,
+                    self._address(region),
+                )
+            )
+        return out
+
+    def _given_name(self) -> str:
+        rng = self.rng
+        u = rng.random()
+        if u < 0.35:
+            return _COMMON_GIVEN[_draw(rng, _COMMON_GIVEN_CUM)]
+        if u < 0.55:
+            return rng.choice(_GIVEN_CHARS)
+        return rng.choice(_GIVEN_CHARS) + rng.choice(_GIVEN_CHARS)
+
+    def _resident_id(self, region: str, born: dt.date) -> str:
+        while True:
+            first17 = f"{region}{born:%Y%m%d}{self.rng.randrange(1000):03d}"
+            rid = first17 + resident_id_check(first17)
+            if rid not in self._ids:
+                self._ids.add(rid)
+                return rid
+
+    def _address(self, region: Region) -> str:
+        r = self.rng
+        return (
+            f"{region.province}{region.city if region.city != region.province else ''}{region.district}"
+            f"{self._street()}{r.randint(1, 6)}单元{r.randint(101, 3204)}室"
+        )
+
+    def _street(self) -> str:
+        r = self.rng
+        return f"{r.choice(_ROADS)}{r.randint(1, 999)}号{r.randint(1, 30)}栋"
+
+    def companies(self, n: int, people: list[Person]) -> list[Company]:
+        rng = self.rng
+        out: list[Company] = []
+        names: set[str] = set()
+        for i in range(n):
+            region = _REGIONS[_draw(rng, _REGION_CUM)]
+            heads = [c for c in out[-50:] if c.parent is None]
+            if heads and rng.random() < _BRANCH_RATE:
+                parent = rng.choice(heads)
+                name, parent_key = f"{parent.name}{region.district.removesuffix('区')}分公司", parent.key
+            else:
+                name, parent_key = self._company_name(region), None
+            if name in names:  # registration refuses a duplicate name; the applicant picks another
+                name, parent_key = self._company_name(region), None
+            names.add(name)
+            capital = rng.choice(_CAPITALS)
+            company = Company(
+                f"C{i:06d}", name, self._uscc(region.code), region, self._address(region), capital, parent_key
+            )
+            if parent_key is None:
+                company.shareholders = self._shareholders(people, out)
+            out.append(company)
+        return out
+
+    def _company_name(self, region: Region) -> str:
+        rng = self.rng
+        city = region.city.removesuffix("市")
+        trade = rng.choice(_ZIHAO) + rng.choice(_ZIHAO)
+        industry = rng.choice(_INDUSTRIES)
+        suffix = _SUFFIXES[_draw(rng, _SUFFIX_CUM)]
+        u = rng.random()
+        if u < 0.25:
+            return f"{trade}{industry}（{city}）{suffix}"
+        if u < 0.33:
+            return f"{city}{''.join(rng.choices('ABCDEFGHKMNPRSTX', k=rng.randint(2, 3)))}{industry}{suffix}"
+        return f"{city}{trade}{industry}{suffix}"
+
+    def _uscc(self, region: str) -> str:
+        rng = self.rng
+        while True:
+            body = (
+                "MA" + "".join(rng.choices(_USCC_BODY, k=6))
+                if rng.random() < 0.4
+                else f"{rng.randrange(10**8):08d}"
+            )
+            first17 = f"91{region}{body}{org_code_check(body)}"
+            code = first17 + uscc_check(first17)
+            if code not in self._ids:
+                self._ids.add(code)
+                return code
+
+    def _shareholders(self, people: list[Person], companies: list[Company]) -> list[tuple[str, int]]:
+        rng = self.rng
+        k = 1 + _draw(rng, (35, 70, 90, 100))
+        cuts = sorted(rng.sample(range(1, 100), k - 1))
+        shares = [(b - a) * 100 for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+        holders: list[tuple[str, int]] = []
+        for bp in shares:
+            heads = [c for c in companies[-30:] if c.parent is None]
+            key = rng.choice(heads).key if heads and rng.random() < 0.1 else rng.choice(people).key
+            if all(key != h for h, _ in holders):
+                holders.append((key, bp))
+            elif holders:  # drew the same holder twice: it simply holds more
+                holders[-1] = (holders[-1][0], holders[-1][1] + bp)
+        return holders
+
+    # ------------------------------------------------------------ owners as recorded
+
+    def _person_owner(self, p: Person, registry: str) -> tuple[Owner, str | None]:
+        u = self.rng.random()
+        name, number, anomaly = p.name, p.resident_id, None
+        if u < RATES["transposed_id"]:
+            number, anomaly = self._transpose(number, 16), "transposed_id"
+        elif u < RATES["transposed_id"] + RATES["name_form"]:
+            name, anomaly = self._name_form(name), "name_form"
+        elif (
+            registry in LEGACY_ID_REGISTRIES
+            and 1900 <= p.birth_date.year <= 1999
+            and u < RATES["transposed_id"] + RATES["name_form"] + RATES["legacy_id"]
+        ):
+            number, anomaly = number[:6] + number[8:17], "legacy_id"
+        if registry == "police":
+            return Owner(name, IdType.resident_id, number, p.birth_date, p.address), anomaly
+        return Owner(name, IdType.resident_id, number), anomaly
+
+    def _company_owner(self, c: Company, registry: str) -> tuple[Owner, str | None]:
+        u = self.rng.random()
+        name, id_type, number, anomaly = c.name, IdType.uscc, c.uscc, None
+        t1 = RATES["transposed_id"]
+        t2 = t1 + RATES["name_form"]
+        t3 = t2 + RATES["org_code"]
+        t4 = t3 + RATES["suffix_variant"]
+        if u < t1:
+            number, anomaly = self._transpose(number, 17), "transposed_id"
+        elif u < t2:
+            name, anomaly = self._name_form(name), "name_form"
+        elif u < t3 and registry != "police":
+            org = number[8:17]
+            number = org if self.rng.random() < 0.5 else f"{org[:8]}-{org[8]}"
+            id_type, anomaly = IdType.org_code, "org_code"
+        elif u < t4 and (swapped := self._suffix_variant(name)) != name:
+            name, anomaly = swapped, "suffix_variant"
+        return Owner(name, id_type, number), anomaly
+
+    def _transpose(self, number: str, last: int) -> str:
+        """Swap two adjacent, different characters among the first ``last`` (a clerk's slip)."""
+        spots = [i for i in range(last - 1) if number[i] != number[i + 1]]
+        i = self.rng.choice(spots)
+        return number[:i] + number[i + 1] + number[i] + number[i + 2 :]
+
+    def _name_form(self, name: str) -> str:
+        rng = self.rng
+        if "·" in name:
+            return name.replace("·", rng.choice(_DOTS))
+        if "（" in name:
+            return name.replace("（", "(").replace("）", ")")
+        if any("A" <= c <= "Z" for c in name):
+            return _fullwidth(name)
+        i = rng.randrange(1, len(name))
+        return name[:i] + rng.choice((" ", "\u3000")) + name[i:]
+
+    @staticmethod
+    def _suffix_variant(name: str) -> str:
+        if name.endswith("有限责任公司"):
+            return name.removesuffix("有限责任公司") + "有限公司"
+        if name.endswith("有限公司") and not name.endswith("股份有限公司"):
+            return name.removesuffix("有限公司") + "有限责任公司"
+        return name
+
+    # ------------------------------------------------------------ assets
+
+    def person_assets(self, p: Person) -> None:
+        rng = self.rng
+        police_owner, anomaly = self._person_owner(p, "police")
+        self.households.append(Household(police_owner, p.key, anomaly))
+        for _ in range(_draw(rng, (20, 60, 88, 100))):
+            self._deposit(p, rng.lognormvariate(9.5, 1.6))
+        for _ in range(_draw(rng, (55, 92, 100))):
+            self._real_estate(p)
+        if rng.random() < 0.07:
+            self._land(p)
+        for _ in range(_draw(rng, (62, 94, 100))):
+            self._vehicle(p, police_owner, anomaly)
+
+    def company_assets(self, c: Company, by_key: dict[str, Person | Company]) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 3)):
+            self._deposit(c, rng.lognormvariate(12.5, 1.8))
+        if rng.random() < 0.15:
+            self._real_estate(c)
+        if rng.random() < 0.2:
+            self._land(c)
+        for key, bp in c.shareholders:
+            subscribed = (c.registered_capital * bp / 10000).quantize(Decimal("0.01"))
+            self._add(
+                "commerce",
+                "equity",
+                c.uscc,
+                subscribed,
+                by_key[key],
+                {
+                    "company_name": c.name,
+                    "company_id": c.uscc,
+                    "share_ratio": f"{bp / 100:.2f}%",
+                    "subscribed_capital": subscribed,
+                },
+            )
+
+    def _add(
+        self,
+        registry: str,
+        kind: str,
+        ref: str,
+        value: Decimal,
+        who: Person | Company,
+        details: dict[str, object],
+        recorded: tuple[Owner, str | None] | None = None,
+    ) -> None:
+        if recorded is None:
+            recorded = (
+                self._person_owner(who, registry)
+                if isinstance(who, Person)
+                else self._company_owner(who, registry)
+            )
+        owner, anomaly = recorded
+        self.holdings.append(
+            Holding(registry, kind, ref, value, owner, details, self._controls(kind, value), who.key, anomaly)
+        )
+
+    def _controls(self, kind: str, value: Decimal) -> list[Control]:
+        rng = self.rng
+        if rng.random() >= _CONTROL_RATE:
+            return []
+        action = "freeze" if kind in ("deposit", "equity") else "seize"
+        at = AS_OF - dt.timedelta(days=rng.randint(1, 300), seconds=rng.randrange(86400))
+        amount = _money(rng.randint(1, int(value * 100))) if action == "freeze" and value > 0 else None
+        courts = rng.sample(_COURTS, 2)
+        out = [
+            Control(courts[0], action, amount, at, at + dt.timedelta(days=_PERIOD_DAYS[kind]), 0, "effective")
+        ]
+        if rng.random() < _WAITING_RATE:
+            out.append(
+                Control(
+                    courts[1], action, amount, at + dt.timedelta(days=rng.randint(1, 30)), None, 1, "waiting"
+                )
+            )
+        return out
+
+    def _deposit(self, who: Person | Company, yuan: float) -> None:
+        rng = self.rng
+        code = rng.choice(self.banks)
+        prefix = _BANK_PREFIX.get(code, "6230" + f"{sum(map(ord, code)) % 100:02d}")
+        digits = f"{prefix}{rng.randrange(10000):04d}{next(self._serial):08d}"
+        balance = _money(0 if rng.random() < 0.1 else int(yuan * 100))
+        bank = _BANK_NAMES.get(code, f"{code.upper()}银行")
+        self._add(
+            f"bank:{code}",
+            "deposit",
+            digits + _luhn(digits),
+            balance,
+            who,
+            {
+                "account_type": "活期储蓄" if isinstance(who, Person) else "单位基本存款账户",
+                "branch": f"{bank}{who.region.city}{who.region.district}支行",
+            },
+        )
+
+    def _real_estate(self, who: Person | Company) -> None:
+        rng = self.rng
+        r = who.region
+        area = _money(rng.randint(4500, 18000))
+        value = (area * rng.randint(8000, 35000)).quantize(Decimal("0.01"))
+        mortgages = []
+        if rng.random() < 0.3:
+            mortgages.append(
+                {
+                    "mortgagee": rng.choice(_MORTGAGEES),
+                    "amount": _money(int(value * 60)),
+                    "registered_on": dt.date(rng.randint(2016, 2025), rng.randint(1, 12), 1),
+                }
+            )
+        ref = f"{r.abbr}({rng.randint(2016, 2025)}){r.city}不动产权第{next(self._serial) % 10**7:07d}号"
+        self._add(
+            "real_estate",
+            "real_estate",
+            ref,
+            value,
+            who,
+            {
+                "address": f"{r.city}{r.district}{self._street()}{rng.randint(101, 3204)}室",
+                "area_m2": area,
+                "usage": "住宅" if isinstance(who, Person) else rng.choice(("商业", "办公", "工业")),
+                "mortgages": mortgages,
+            },
+        )
+
+    def _land(self, who: Person | Company) -> None:
+        rng = self.rng
+        r = who.region
+        area = _money(rng.randint(10000, 2000000))
+        ref = (
+            f"{r.code}{rng.randint(1, 20):03d}{rng.randint(1, 30):03d}{rng.choice(('GB', 'JC'))}"
+            f"{next(self._serial) % 10**5:05d}"
+        )
+        self._add(
+            "land",
+            "land_use_right",
+            ref,
+            (area * rng.randint(300, 3000)).quantize(Decimal("0.01")),
+            who,
+            {
+                "location": f"{r.city}{r.district}{rng.choice(_ROADS)}以南",
+                "area_m2": area,
+                "usage": "宅基地" if isinstance(who, Person) else rng.choice(("工业用地", "商服用地")),
+                "term_ends": dt.date(rng.randint(2040, 2076), rng.randint(1, 12), 1),
+            },
+        )
+
+    def _vehicle(self, p: Person, owner: Owner, anomaly: str | None) -> None:
+        rng = self.rng
+        while True:
+            tail = (
+                f"D{rng.randrange(10**5):05d}"
+                if rng.random() < 0.1
+                else "".join(
+                    rng.choice(_PLATE_LETTERS) if i < 2 and rng.random() < 0.3 else str(rng.randrange(10))
+                    for i in range(5)
+                )
+            )
+            plate = f"{p.region.abbr}{p.region.plate}{tail}"
+            if plate not in self._plates:
+                self._plates.add(plate)
+                break
+        brand = rng.choice(list(_BRANDS))
+        registered = dt.date(rng.randint(2010, 2025), rng.randint(1, 12), rng.randint(1, 28))
+        new_price = rng.randint(80000, 400000)
+        value = _money(int(new_price * 100 * 0.88 ** (AS_OF.year - registered.year)))
+        self._add(
+            "police",
+            "vehicle",
+            plate,
+            value,
+            p,
+            {
+                "brand_model": brand,
+                "vin": self._vin(_BRANDS[brand], registered.year),
+                "registered_on": registered,
+            },
+            recorded=(owner, anomaly),
+        )  # police hold one record of a person: household and vehicles agree
+
+    def _vin(self, wmi: str, year: int) -> str:
+        rng = self.rng
+        body = wmi + "".join(rng.choices(_VIN_CHARS[:-3], k=5))  # VDS
+        tail = (
+            _VIN_CHARS[10 + (year - 2010) % 20]
+            + rng.choice("123456789")
+            + f"{next(self._serial) % 10**6:06d}"
+        )
+        vin = body + "0" + tail
+        check = sum(_VIN_VALUE[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)) % 11
+        return body + ("X" if check == 10 else str(check)) + tail
+
+
+def generate(seed: int, scale: int, *, bank_codes: Sequence[str] = DEFAULT_BANKS) -> Population:
+    """Generate ``scale`` people, about ``scale / 10`` companies and all their registry records."""
+    if scale < 1:
+        raise ValueError("scale must be at least 1")
+    if not bank_codes:
+        raise ValueError("at least one bank code is required")
+    g = _Generator(seed, bank_codes)
+    # Hundreds of thousands of long-lived objects and no cycles: cyclic GC passes only cost time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        people = g.people(scale)
+        companies = g.companies(max(1, scale // 10), people)
+        by_key: dict[str, Person | Company] = {p.key: p for p in people} | {c.key: c for c in companies}
+        for p in people:
+            g.person_assets(p)
+        for c in companies:
+            g.company_assets(c, by_key)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Population(seed, scale, tuple(bank_codes), people, companies, g.holdings, g.households)
+
+
+def pick_people(pop: Population, n: int, *, seed: int = 0, with_assets: bool = True) -> list[Person]:
+    """``n`` distinct people (deterministic for a seed), by default only people who own something."""
+    owners = {h.truth_owner for h in pop.holdings} if with_assets else None
+    pool = [p for p in pop.people if owners is None or p.key in owners]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
+# ---------------------------------------------------------------- labelled pairs for linkage
+
+
+class LabelledPair(NamedTuple):
+    debtor: Party
+    owner: RegistryOwner
+    same: bool
+    kind: str  # the hard case (positives) or how the negative was chosen
+
+
+def _canonical_id(e: Person | Company) -> str:
+    return e.resident_id if isinstance(e, Person) else e.uscc
+
+
+def _as_registry_owner(o: Owner) -> RegistryOwner:
+    return RegistryOwner.model_construct(
+        name=o.name, id_type=o.id_type, id_number=o.id_number, birth_date=o.birth_date, address=o.address
+    )
+
+
+def labelled_pair_kinds(pop: Population, n: int, seed: int = 0) -> Iterator[LabelledPair]:
+    """``n`` labelled pairs, half true and half false, each with the kind of case it is.
+
+    Positives: half clean records, half hard cases (each kind equally often). Negatives: homonyms
+    (same name, another person; includes people sharing name, birth date and region), near-identical
+    ids (the next identifier in sorted order: same region and often birth date), same surname,
+    head office vs branch, and easy random others.
+    """
+    rng = random.Random(seed)
+    records: list[tuple[Owner, str, str | None]] = [
+        (h.owner, h.truth_owner, h.anomaly) for h in (*pop.households, *pop.holdings) if h.truth_owner
+    ]
+    by_truth: dict[str, list[int]] = defaultdict(list)
+    clean: list[int] = []
+    hard: dict[str, list[int]] = defaultdict(list)
+    for i, (_, truth, anomaly) in enumerate(records):
+        by_truth[truth].append(i)
+        (hard[anomaly] if anomaly else clean).append(i)
+    hard_kinds = sorted(hard)
+    keys = sorted(by_truth)
+    by_name: dict[str, list[str]] = defaultdict(list)
+    by_surname: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        e = pop.entity(key)
+        by_name[normalise_name(e.name)].append(key)
+        if isinstance(e, Person):
+            by_surname[e.name[0]].append(key)
+    homonyms = [ks for ks in by_name.values() if len(ks) > 1]
+    ids = sorted((_canonical_id(pop.entity(k)), k) for k in keys)
+    branches = [
+        (c.parent, c.key) for c in pop.companies if c.parent and c.key in by_truth and c.parent in by_truth
+    ]
+    parties: dict[str, Party] = {}
+
+    def party(key: str) -> Party:
+        if key not in parties:
+            parties[key] = pop.party(key)
+        return parties[key]
+
+    def record_of(key: str) -> RegistryOwner:
+        return _as_registry_owner(records[rng.choice(by_truth[key])][0])
+
+    def negative() -> tuple[str, str, str]:
+        u = rng.random()
+        if u < 0.35 and homonyms:
+            a, b = rng.sample(rng.choice(homonyms), 2)
+            return a, b, "homonym"
+        if u < 0.55:
+            i = rng.randrange(len(ids) - 1)
+            a, b = ids[i][1], ids[i + 1][1]
+            return (a, b, "near_id") if rng.random() < 0.5 else (b, a, "near_id")
+        if u < 0.7:
+            a = rng.choice(keys)
+            group = by_surname.get(pop.entity(a).name[0], [])
+            if len(group) > 1:
+                b = rng.choice(group)
+                if b != a:
+                    return a, b, "same_surname"
+        if u < 0.75 and branches:
+            head, branch = rng.choice(branches)
+            return (head, branch, "branch") if rng.random() < 0.5 else (branch, head, "branch")
+        a, b = rng.sample(keys, 2)
+        return a, b, "random"
+
+    for _ in range(n):
+        if rng.random() < 0.5:
+            pool = hard[rng.choice(hard_kinds)] if hard_kinds and rng.random() < 0.5 else clean
+            owner, truth, anomaly = records[rng.choice(pool)]
+            yield LabelledPair(party(truth), _as_registry_owner(owner), True, anomaly or "clean")
+        else:
+            a, b, kind = negative()
+            yield LabelledPair(party(a), record_of(b), False, kind)
+
+
+def labelled_pairs(pop: Population, n: int, seed: int = 0) -> Iterator[tuple[Party, RegistryOwner, bool]]:
+    """(debtor as the court knows them, owner as a registry recorded them, is the same entity)."""
+    for pair in labelled_pair_kinds(pop, n, seed):
+        yield pair.debtor, pair.owner, pair.same

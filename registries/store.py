@@ -1,0 +1,85 @@
+"""What each registry holds, indexed the way registries search.
+
+Search semantics, shared by every registry (each module's docstring repeats its own field names):
+a record is found when its *recorded* id number equals any identifier form sent (compared after
+stripping and upper-casing, ignoring the id type: registries key on the number), or when its
+recorded name equals the sent name after the registry's light normalisation (NFKC, whitespace
+removed). So homonyms, legacy-keyed and organisation-code-keyed records all come back; deciding
+which are really the debtor's is linkage's job downstream, not the registry's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from .population import Population
+from .records import Holding, Household, Owner, normalise_name
+
+__all__ = ["RegistryData", "RegistryStore"]
+
+
+class _Owned(Protocol):
+    owner: Owner
+
+
+_T = TypeVar("_T", bound=_Owned)
+
+
+class _OwnerIndex(Generic[_T]):
+    def __init__(self, items: Sequence[_T]) -> None:
+        self.items = list(items)
+        self._by_id: dict[str, list[int]] = defaultdict(list)
+        self._by_name: dict[str, list[int]] = defaultdict(list)
+        for i, item in enumerate(self.items):
+            if item.owner.id_number:
+                self._by_id[item.owner.id_number.strip().upper()].append(i)
+            self._by_name[normalise_name(item.owner.name)].append(i)
+
+    def search(self, id_numbers: Iterable[str], name: str | None) -> list[_T]:
+        hits: set[int] = set()
+        for number in id_numbers:
+            hits.update(self._by_id.get(number.strip().upper(), ()))
+        if name and (key := normalise_name(name)):
+            hits.update(self._by_name.get(key, ()))
+        return [self.items[i] for i in sorted(hits)]  # registry order: stable across pages
+
+
+class RegistryStore:
+    """One registry's records (and, for police, its household registrations)."""
+
+    def __init__(
+        self, agency: str, holdings: Sequence[Holding], households: Sequence[Household] = ()
+    ) -> None:
+        self.agency = agency
+        self._holdings = _OwnerIndex(holdings)
+        self._households = _OwnerIndex(households)
+
+    def __len__(self) -> int:
+        return len(self._holdings.items) + len(self._households.items)
+
+    def search(self, id_numbers: Iterable[str], name: str | None) -> list[Holding]:
+        return self._holdings.search(id_numbers, name)
+
+    def search_households(self, id_numbers: Iterable[str], name: str | None) -> list[Household]:
+        return self._households.search(id_numbers, name)
+
+
+@dataclass
+class RegistryData:
+    """Everything every registry holds: the generated population plus planted fixture records."""
+
+    holdings: list[Holding] = field(default_factory=list)
+    households: list[Household] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, population: Population | None, fixtures: Iterable[Holding] = ()) -> RegistryData:
+        holdings = list(population.holdings) if population else []
+        holdings.extend(fixtures)
+        return cls(holdings, list(population.households) if population else [])
+
+    def store(self, agency: str) -> RegistryStore:
+        households = self.households if agency == "police" else []
+        return RegistryStore(agency, [h for h in self.holdings if h.registry == agency], households)

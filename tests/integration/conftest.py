@@ -1,0 +1,114 @@
+"""One real hub for the integration tests: embedded broker, registries over HTTP, connectors,
+stream worker and gateway as child processes, exactly as ``hub up`` starts them."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.supervisor import Hub
+
+from .planted import write_fixtures
+
+SLA_SECONDS = 8.0
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _port_block() -> int:
+    """A base port whose whole block (base .. base+20) is free."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000, 100)
+        if all(_free(base + i) for i in range(0, 21)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+class HubClient:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.settings = hub.settings
+        tokens = hub.settings.tokens_by_court
+        self.court_a = httpx.Client(base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-a']}"},
+                                    timeout=10)
+        self.court_b = httpx.Client(base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-b']}"},
+                                    timeout=10)
+        self.anon = httpx.Client(base_url=hub.gateway_url, timeout=10)
+
+    def create_case(self, debtors: list[dict[str, Any]], client: httpx.Client | None = None, **extra: Any) -> str:
+        body = {"case_number": "(2026)鄂0111执1234号", "applicant": {"name": "申请人甲"}, "debtors": debtors,
+                "amount_owed": "100000.00", "costs": "1500.00", **extra}
+        r = (client or self.court_a).post("/v1/cases", json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["case_id"])
+
+    def inquire(self, case_id: str, debtor: dict[str, Any], client: httpx.Client | None = None,
+                **extra: Any) -> str:
+        body = {"case_id": case_id, "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]},
+                **extra}
+        r = (client or self.court_a).post("/v1/inquiries", json=body)
+        assert r.status_code == 202, r.text
+        return str(r.json()["inquiry_id"])
+
+    def wait_result(self, inquiry_id: str, timeout: float = 30.0, client: httpx.Client | None = None
+                    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            r = (client or self.court_a).get(f"/v1/inquiries/{inquiry_id}")
+            assert r.status_code == 200, r.text
+            body: dict[str, Any] = r.json()
+            if body["status"] != "pending":
+                return body
+            assert time.monotonic() < deadline, f"inquiry {inquiry_id} still pending: {body['agencies']}"
+            time.sleep(0.2)
+
+    def set_faults(self, agency: str, **faults: Any) -> None:
+        from connectors.registry_adapters import build_adapter
+
+        adapter = build_adapter(agency, self.settings)
+        r = httpx.post(f"{self.settings.registry_url(agency)}/_admin/faults", json=faults,
+                       headers=adapter.auth_headers(), timeout=5)
+        assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
+    state = tmp_path_factory.mktemp("hub")
+    base = _port_block()
+    overrides = {
+        "HUB_STATE_DIR": str(state),
+        "HUB_EMBEDDED_KAFKA_PORT": str(base),
+        "HUB_REGISTRY_BASE_PORT": str(base),
+        "HUB_GATEWAY_PORT": str(base + 15),
+        "HUB_CONNECTORS_PORT": str(base + 16),
+        "HUB_STREAMS_PORT": str(base + 17),
+        "HUB_REGISTRY_FIXTURES": str(write_fixtures(Path(state) / "planted.jsonl")),
+        "HUB_REGISTRY_SCALE": "300",
+        "HUB_REGISTRY_LATENCY_MS": "lognormal:15:0.5",
+        "HUB_INQUIRY_SLA_SECONDS": str(SLA_SECONDS),
+        "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
+        "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
+    }
+    for var in ("HUB_KAFKA_BOOTSTRAP", "HUB_DATABASE_URL", "HUB_COURT_TOKENS", "HUB_OPS_TOKEN", "HUB_COURT_JUDGES"):
+        os.environ.pop(var, None)
+    running = Hub(overrides)
+    running.start(timeout=120)
+    try:
+        yield HubClient(running)
+    finally:
+        running.stop()
