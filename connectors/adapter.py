@@ -78,11 +78,17 @@ class AgencyAdapter(ABC):
         msg = f"HTTP {code}: {self.error_message(response)}"
         if code == 429:
             raise TransientRegistryError(
-                self.agency, msg, status_code=code, retry_after=parse_retry_after(response.headers.get("Retry-After"))
+                self.agency,
+                msg,
+                status_code=code,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if code == 503:
             raise RegistryUnavailable(
-                self.agency, msg, status_code=code, retry_after=parse_retry_after(response.headers.get("Retry-After"))
+                self.agency,
+                msg,
+                status_code=code,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if code >= 500 or code == 408:
             raise TransientRegistryError(self.agency, msg, status_code=code)

@@ -163,7 +163,9 @@ class ConnectorRunner:
         await consumer.start()
         try:
             while True:
-                batch = await consumer.getmany(timeout_ms=200, max_records=self.settings.connector_concurrency)
+                batch = await consumer.getmany(
+                    timeout_ms=200, max_records=self.settings.connector_concurrency
+                )
                 for tp, messages in batch.items():
                     for msg in messages:
                         await self._slots.acquire()
@@ -181,7 +183,9 @@ class ConnectorRunner:
             await self.handle(msg.value, partition=msg.partition, offset=msg.offset, key=msg.key)
         except Exception:  # never lose the message: handle() dead-letters; this is the last resort
             log.exception("%s: unexpected error at offset %s", self.agency, msg.offset)
-            await self._send_dead_letter(msg.value, RuntimeError("unexpected connector error"), msg, "connector")
+            await self._send_dead_letter(
+                msg.value, RuntimeError("unexpected connector error"), msg, "connector"
+            )
         finally:
             self._tracker.finished(tp, msg.offset)
             self._slots.release()
@@ -198,7 +202,12 @@ class ConnectorRunner:
 
     # ------------------------------------------------------------------ one request
     async def handle(
-        self, value: bytes | None, *, partition: int | None = None, offset: int | None = None, key: bytes | None = None
+        self,
+        value: bytes | None,
+        *,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
     ) -> AgencyResponse | None:
         """Process one request message end to end; return the response published (None if dead-lettered)."""
         try:
@@ -239,7 +248,12 @@ class ConnectorRunner:
             self.stats.consecutive_failures += 1
             self.stats.last_error = detail
             await self._dead_letter(
-                value, e, "connector.registry", partition, offset, key,
+                value,
+                e,
+                "connector.registry",
+                partition,
+                offset,
+                key,
                 context={"agency": self.agency, "attempts": str(attempts), "inquiry_id": request.inquiry_id},
             )
         finally:
@@ -288,8 +302,14 @@ class ConnectorRunner:
     ) -> None:
         self.stats.dead_letters += 1
         letter = dead_letter(
-            topic=self.topic, value=value, stage=stage, error=error, partition=partition, offset=offset,
-            key=key, context=context,
+            topic=self.topic,
+            value=value,
+            stage=stage,
+            error=error,
+            partition=partition,
+            offset=offset,
+            key=key,
+            context=context,
         )
         letter.reason = mask_text(letter.reason)
         await self.producer.send_and_wait(DEAD_LETTERS, encode(letter), key=key)

@@ -51,10 +51,13 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
     await producer.start()
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         runners = [
-            ConnectorRunner(build_adapter(a, settings), settings, producer=producer, client=client) for a in agencies
+            ConnectorRunner(build_adapter(a, settings), settings, producer=producer, client=client)
+            for a in agencies
         ]
         server = uvicorn.Server(
-            uvicorn.Config(_health_app(runners), host="127.0.0.1", port=settings.connectors_port, log_level="warning")
+            uvicorn.Config(
+                _health_app(runners), host="127.0.0.1", port=settings.connectors_port, log_level="warning"
+            )
         )
         tasks = [asyncio.create_task(r.run(), name=f"connector-{r.agency}") for r in runners]
         tasks.append(asyncio.create_task(server.serve(), name="connectors-http"))

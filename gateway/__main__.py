@@ -13,7 +13,9 @@ from .main import create_app
 def main() -> None:
     settings = get_settings()
     setup_logging(service="gateway")
-    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
+    )
 
 
 if __name__ == "__main__":

@@ -114,14 +114,18 @@ class Database:
     async def find_case(self, case_id: str, court_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(sa.select(cases.c.body).where(cases.c.case_id == case_id, cases.c.court_id == court_id))
+                await conn.execute(
+                    sa.select(cases.c.body).where(cases.c.case_id == case_id, cases.c.court_id == court_id)
+                )
             ).first()
         return row.body if row else None
 
     async def find_by_idempotency(self, table: sa.Table, court_id: str, key: str) -> sa.Row[Any] | None:
         async with self.engine.connect() as conn:
             return (
-                await conn.execute(sa.select(table).where(table.c.court_id == court_id, table.c.idempotency_key == key))
+                await conn.execute(
+                    sa.select(table).where(table.c.court_id == court_id, table.c.idempotency_key == key)
+                )
             ).first()
 
     async def insert_case(
@@ -129,8 +133,13 @@ class Database:
     ) -> None:
         await conn.execute(
             cases.insert().values(
-                case_id=body["case_id"], court_id=body["court_id"], case_number=body["case_number"], body=body,
-                idempotency_key=idempotency_key, request_hash=request_hash, created_at=dt.datetime.now(dt.UTC),
+                case_id=body["case_id"],
+                court_id=body["court_id"],
+                case_number=body["case_number"],
+                body=body,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                created_at=dt.datetime.now(dt.UTC),
             )
         )
 
@@ -149,8 +158,15 @@ class Database:
         now = dt.datetime.now(dt.UTC)
         await conn.execute(
             inquiries.insert().values(
-                inquiry_id=inquiry_id, court_id=court_id, case_id=case_id, request=request, status="pending",
-                idempotency_key=idempotency_key, request_hash=request_hash, version=0, created_at=now,
+                inquiry_id=inquiry_id,
+                court_id=court_id,
+                case_id=case_id,
+                request=request,
+                status="pending",
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                version=0,
+                created_at=now,
                 updated_at=now,
             )
         )
@@ -159,7 +175,9 @@ class Database:
         async with self.engine.connect() as conn:
             return (
                 await conn.execute(
-                    sa.select(inquiries).where(inquiries.c.inquiry_id == inquiry_id, inquiries.c.court_id == court_id)
+                    sa.select(inquiries).where(
+                        inquiries.c.inquiry_id == inquiry_id, inquiries.c.court_id == court_id
+                    )
                 )
             ).first()
 
@@ -179,35 +197,50 @@ class Database:
         async with self.engine.begin() as conn:
             updated = await conn.execute(
                 inquiries.update()
-                .where(inquiries.c.inquiry_id == result["inquiry_id"], inquiries.c.version < result["version"])
+                .where(
+                    inquiries.c.inquiry_id == result["inquiry_id"], inquiries.c.version < result["version"]
+                )
                 .values(result=result, status=result["status"], version=result["version"], updated_at=now)
             )
             if updated.rowcount:
                 return True
             exists = (
-                await conn.execute(sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == result["inquiry_id"]))
+                await conn.execute(
+                    sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == result["inquiry_id"])
+                )
             ).first()
             if exists:
                 return False
             # an inquiry that reached the streams without the gateway (a court's own outbox topic)
             await conn.execute(
                 inquiries.insert().values(
-                    inquiry_id=result["inquiry_id"], court_id=result["court_id"], case_id=result["case_id"],
-                    request={}, status=result["status"], result=result, version=result["version"],
-                    created_at=now, updated_at=now,
+                    inquiry_id=result["inquiry_id"],
+                    court_id=result["court_id"],
+                    case_id=result["case_id"],
+                    request={},
+                    status=result["status"],
+                    result=result,
+                    version=result["version"],
+                    created_at=now,
+                    updated_at=now,
                 )
             )
             return True
 
     # ------------------------------------------------------------ outbox
     async def add_outbox(self, conn: AsyncConnection, topic: str, key: str, value: bytes) -> None:
-        await conn.execute(outbox.insert().values(topic=topic, key=key, value=value, created_at=dt.datetime.now(dt.UTC)))
+        await conn.execute(
+            outbox.insert().values(topic=topic, key=key, value=value, created_at=dt.datetime.now(dt.UTC))
+        )
 
     async def unpublished(self, limit: int = 500) -> Sequence[sa.Row[Any]]:
         async with self.engine.connect() as conn:
             return (
                 await conn.execute(
-                    sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
+                    sa.select(outbox)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.id)
+                    .limit(limit)
                 )
             ).all()
 
@@ -220,7 +253,9 @@ class Database:
     async def outbox_backlog(self) -> int:
         async with self.engine.connect() as conn:
             return int(
-                (await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))).scalar_one()
+                (
+                    await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))
+                ).scalar_one()
             )
 
     # ------------------------------------------------------------ dead letters
@@ -228,8 +263,12 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.execute(
                 dead_letters.insert().values(
-                    source_topic=letter["source_topic"], stage=letter["stage"], error_class=letter["error_class"],
-                    reason=letter["reason"], body=letter, received_at=dt.datetime.now(dt.UTC),
+                    source_topic=letter["source_topic"],
+                    stage=letter["stage"],
+                    error_class=letter["error_class"],
+                    reason=letter["reason"],
+                    body=letter,
+                    received_at=dt.datetime.now(dt.UTC),
                 )
             )
 
@@ -237,18 +276,29 @@ class Database:
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(dead_letters.c.source_topic, dead_letters.c.stage, sa.func.count(), sa.func.max(dead_letters.c.received_at))
-                    .group_by(dead_letters.c.source_topic, dead_letters.c.stage)
+                    sa.select(
+                        dead_letters.c.source_topic,
+                        dead_letters.c.stage,
+                        sa.func.count(),
+                        sa.func.max(dead_letters.c.received_at),
+                    ).group_by(dead_letters.c.source_topic, dead_letters.c.stage)
                 )
             ).all()
         return [
-            {"source_topic": r[0], "stage": r[1], "count": r[2], "last_at": _utc(r[3]).isoformat() if r[3] else None}
+            {
+                "source_topic": r[0],
+                "stage": r[1],
+                "count": r[2],
+                "last_at": _utc(r[3]).isoformat() if r[3] else None,
+            }
             for r in rows
         ]
 
     async def recent_dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
             rows = (
-                await conn.execute(sa.select(dead_letters.c.body).order_by(dead_letters.c.id.desc()).limit(limit))
+                await conn.execute(
+                    sa.select(dead_letters.c.body).order_by(dead_letters.c.id.desc()).limit(limit)
+                )
             ).all()
         return [r.body for r in rows]

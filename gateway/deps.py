@@ -39,7 +39,9 @@ _UNAUTHORIZED = HTTPException(
 )
 
 
-def _court(settings: Settings, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+def _court(
+    settings: Settings, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
     if creds is None:
         raise _UNAUTHORIZED
     for court_id, token in settings.tokens_by_court.items():
@@ -50,7 +52,11 @@ def _court(settings: Settings, creds: Annotated[HTTPAuthorizationCredentials | N
 
 def _ops(settings: Settings, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     expected = settings.ops_token.get_secret_value() if settings.ops_token else None
-    if creds is None or expected is None or not secrets.compare_digest(expected.encode(), creds.credentials.encode()):
+    if (
+        creds is None
+        or expected is None
+        or not secrets.compare_digest(expected.encode(), creds.credentials.encode())
+    ):
         raise _UNAUTHORIZED
     return "ops"
 

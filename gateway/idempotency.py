@@ -27,6 +27,11 @@ def request_hash(body: dict[str, Any]) -> str:
 def conflict() -> HTTPException:
     return HTTPException(
         status.HTTP_409_CONFLICT,
-        [{"loc": ["header", "Idempotency-Key"], "msg": "already used with a different request body",
-          "type": "idempotency_conflict"}],
+        [
+            {
+                "loc": ["header", "Idempotency-Key"],
+                "msg": "already used with a different request body",
+                "type": "idempotency_conflict",
+            }
+        ],
     )

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 
@@ -48,9 +49,7 @@ class OutboxRelay:
             try:
                 rows = await self.db.unpublished()
                 if rows:
-                    futures = [
-                        await self.producer.send(r.topic, r.value, key=r.key.encode()) for r in rows
-                    ]
+                    futures = [await self.producer.send(r.topic, r.value, key=r.key.encode()) for r in rows]
                     await asyncio.gather(*futures)
                     await self.db.mark_published([r.id for r in rows])
                     self.published += len(rows)
@@ -59,10 +58,8 @@ class OutboxRelay:
                 log.warning("outbox: broker not accepting messages (%s); retrying", type(e).__name__)
                 await asyncio.sleep(1.0)
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
 
 
 class ReadModel:
@@ -104,8 +101,13 @@ class ReadModel:
         except CodecError as e:
             # results are produced by the hub itself; an unreadable one is recorded as a dead letter
             await self.db.add_dead_letter(
-                {"source_topic": topic, "stage": "gateway.readmodel.decode", "error_class": "CodecError",
-                 "reason": str(e), "value": (value or b"").decode(errors="replace")[:4000]}
+                {
+                    "source_topic": topic,
+                    "stage": "gateway.readmodel.decode",
+                    "error_class": "CodecError",
+                    "reason": str(e),
+                    "value": (value or b"").decode(errors="replace")[:4000],
+                }
             )
             return
         await self.db.store_result(json.loads(result.model_dump_json()))

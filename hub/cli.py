@@ -44,7 +44,9 @@ def up(timeout: Annotated[float, typer.Option(help="seconds to wait for health")
         while not stop.is_set():
             for child in hub.children:
                 if child.proc.poll() is not None:
-                    console.print(f"[red]{child.name} exited ({child.proc.returncode}); see {child.log_path}[/red]")
+                    console.print(
+                        f"[red]{child.name} exited ({child.proc.returncode}); see {child.log_path}[/red]"
+                    )
                     stop.set()
             stop.wait(1.0)
     finally:
@@ -92,7 +94,9 @@ def _credentials() -> tuple[str, str]:
 @app.command()
 def demo(
     gateway: Annotated[str | None, typer.Option(help="gateway URL (default from settings)")] = None,
-    token: Annotated[str | None, typer.Option(help="a court's bearer token (default: the first court's)")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="a court's bearer token (default: the first court's)")
+    ] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for the result")] = 60.0,
 ) -> None:
     """Run a short scenario against a running hub: register a case, inquire, print the result."""
@@ -124,4 +128,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

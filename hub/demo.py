@@ -22,16 +22,26 @@ DEMO_DEBTOR = {"name": "林秀英", "id_type": "resident_id", "id_number": "4201
 def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=gateway, headers=headers, timeout=10) as client:
-        r = client.post("/v1/cases", json={
-            "case_number": "(2026)鄂0111执1234号", "applicant": {"name": "武汉某建材有限公司"},
-            "debtors": [DEMO_DEBTOR], "amount_owed": "100000.00", "costs": "1500.00",
-        })
+        r = client.post(
+            "/v1/cases",
+            json={
+                "case_number": "(2026)鄂0111执1234号",
+                "applicant": {"name": "武汉某建材有限公司"},
+                "debtors": [DEMO_DEBTOR],
+                "amount_owed": "100000.00",
+                "costs": "1500.00",
+            },
+        )
         r.raise_for_status()
         case_id = r.json()["case_id"]
         console.print(f"registered case [bold]{case_id}[/bold]")
-        r = client.post("/v1/inquiries", json={
-            "case_id": case_id, "debtor": {k: DEMO_DEBTOR[k] for k in ("id_type", "id_number")},
-        })
+        r = client.post(
+            "/v1/inquiries",
+            json={
+                "case_id": case_id,
+                "debtor": {k: DEMO_DEBTOR[k] for k in ("id_type", "id_number")},
+            },
+        )
         r.raise_for_status()
         inquiry_id = r.json()["inquiry_id"]
         console.print(f"submitted inquiry [bold]{inquiry_id}[/bold]; waiting for the agencies…")
@@ -48,15 +58,27 @@ def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict
     for col in ("agency", "status", "assets", "excluded", "detail"):
         agencies.add_column(col)
     for name, a in result["agencies"].items():
-        agencies.add_row(name, a["status"], str(a.get("assets", 0)), str(a.get("excluded_non_matches", 0)),
-                         a.get("detail") or "")
+        agencies.add_row(
+            name,
+            a["status"],
+            str(a.get("assets", 0)),
+            str(a.get("excluded_non_matches", 0)),
+            a.get("detail") or "",
+        )
     console.print(agencies)
     assets = Table(title="Assets linked to the debtor")
     for col in ("agency", "kind", "ref", "value", "linkage", "score", "existing controls"):
         assets.add_column(col)
     for a in result["assets"]:
         link = a["linkage"]
-        assets.add_row(a["agency"], a["kind"], a["ref"], a["value"], link["decision"], f"{link['score']:.1f}",
-                       str(len(a.get("controls", []))))
+        assets.add_row(
+            a["agency"],
+            a["kind"],
+            a["ref"],
+            a["value"],
+            link["decision"],
+            f"{link['score']:.1f}",
+            str(len(a.get("controls", []))),
+        )
     console.print(assets)
     return result

@@ -6,6 +6,7 @@ Everything here speaks plain Kafka protocol: nothing assumes the embedded broker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -31,7 +32,14 @@ log = logging.getLogger(__name__)
 
 
 def hub_topics(settings: HubSettings) -> list[str]:
-    fixed = [COURT_COMMANDS, INQUIRY_OPENED, INQUIRY_DEADLINES, AGENCY_RESPONSES, INQUIRY_RESULTS, DEAD_LETTERS]
+    fixed = [
+        COURT_COMMANDS,
+        INQUIRY_OPENED,
+        INQUIRY_DEADLINES,
+        AGENCY_RESPONSES,
+        INQUIRY_RESULTS,
+        DEAD_LETTERS,
+    ]
     return fixed + [agency_requests_topic(a) for a in settings.agencies]
 
 
@@ -59,12 +67,10 @@ async def create_topics(settings: HubSettings) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [t for t in hub_topics(settings) if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=settings.partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         await admin.close()

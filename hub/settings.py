@@ -79,7 +79,9 @@ class HubSettings(BaseSettings):
     registry_seed: int = 20261129
     registry_scale: int = Field(2000, ge=10, description="people in the synthetic population")
     registry_fixtures: Path | None = None
-    registry_latency_ms: str = Field("lognormal:40:0.5", description="fixed:MS | uniform:LO:HI | lognormal:MEDIAN:SIGMA")
+    registry_latency_ms: str = Field(
+        "lognormal:40:0.5", description="fixed:MS | uniform:LO:HI | lognormal:MEDIAN:SIGMA"
+    )
     registry_error_rate: float = Field(0.0, ge=0, le=1)
     registry_outage: str = Field("", description="comma-separated agencies that answer 503 to everything")
 

@@ -103,7 +103,9 @@ class Hub:
         path = self.state_dir / "credentials.json"
         saved = json.loads(path.read_text()) if path.exists() else {}
         if not base.court_tokens:
-            saved.setdefault("court_tokens", f"court-a:{secrets.token_urlsafe(18)},court-b:{secrets.token_urlsafe(18)}")
+            saved.setdefault(
+                "court_tokens", f"court-a:{secrets.token_urlsafe(18)},court-b:{secrets.token_urlsafe(18)}"
+            )
             self.env["HUB_COURT_TOKENS"] = saved["court_tokens"]
         if base.ops_token is None:
             saved.setdefault("ops_token", secrets.token_urlsafe(18))
@@ -125,20 +127,29 @@ class Hub:
         log_path = logs / f"{name}.log"
         log_file = log_path.open("ab")
         proc = subprocess.Popen(
-            argv, env=self.env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            argv,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             start_new_session=True,
         )
         return Child(name, proc, log_path, log_file)
 
     def _check_ports(self) -> None:
         s = self.settings
-        wanted = {"gateway": (s.gateway_host, s.gateway_port), "connectors": ("127.0.0.1", s.connectors_port),
-                  "streams": ("127.0.0.1", s.streams_port)}
+        wanted = {
+            "gateway": (s.gateway_host, s.gateway_port),
+            "connectors": ("127.0.0.1", s.connectors_port),
+            "streams": ("127.0.0.1", s.streams_port),
+        }
         wanted.update({f"registry {a}": (s.registry_host, s.registry_port(a)) for a in s.agencies})
         if s.kafka_bootstrap is None:
             wanted["embedded broker"] = ("127.0.0.1", s.embedded_kafka_port)
-        taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not _port_free(host, port)]
+        taken = [
+            f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not _port_free(host, port)
+        ]
         if taken:
             raise ConfigError("ports already in use: " + ", ".join(taken) + " (is another hub running?)")
 
@@ -155,7 +166,8 @@ class Hub:
                 url = f"tcp://127.0.0.1:{port}"
                 say(f"starting embedded broker (tansu) on 127.0.0.1:{port}")
                 self.broker = self._spawn(
-                    "broker", [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+                    "broker",
+                    [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
                 )
             asyncio.run(wait_for_broker(self.settings.bootstrap, timeout=30))
             created = asyncio.run(create_topics(self.settings))
@@ -163,7 +175,9 @@ class Hub:
             py = sys.executable
             say(f"starting registries (population of {self.settings.registry_scale} people)")
             self.children.append(self._spawn("registries", [py, "-m", "registries"]))
-            self.children.append(self._spawn("streams", [py, "-m", "streams", "worker", "--loglevel", "warning"]))
+            self.children.append(
+                self._spawn("streams", [py, "-m", "streams", "worker", "--loglevel", "warn"])
+            )
             self.children.append(self._spawn("connectors", [py, "-m", "connectors"]))
             self.children.append(self._spawn("gateway", [py, "-m", "gateway"]))
             self._wait_healthy(started + timeout, say)

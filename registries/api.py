@@ -10,12 +10,13 @@ import datetime as dt
 import hmac
 from abc import ABC, abstractmethod
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from .store import RegistryStore
 
-__all__ = ["BadRequest", "RegistryApi", "amount", "iso", "secret_matches"]
+__all__ = ["BadRequest", "RegistryApi", "amount", "iso", "secret_matches", "wire"]
 
 
 class BadRequest(Exception):
@@ -39,6 +40,15 @@ def iso(value: dt.date | dt.datetime | None) -> str | None:
 def amount(value: Decimal | None) -> str | None:
     """Money on the wire: a decimal string with two places, never a JSON float."""
     return f"{value:.2f}" if value is not None else None
+
+
+def wire(value: Any) -> Any:
+    """A free-form recorded value (a planted mortgage, say) as JSON: money and dates as strings."""
+    if isinstance(value, Decimal):
+        return amount(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 class RegistryApi(ABC):

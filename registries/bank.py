@@ -121,6 +121,8 @@ class BankApi(RegistryApi):
 
         @router.post("/fi/v1/deposit-inquiries")
         def inquiries(q: _Inquiry) -> dict[str, Any]:
+            if not q.customer.name and not q.customer.documents:
+                raise BadRequest("customer.name or customer.documents is required")
             start, limit = _decode_cursor(q.cursor), min(q.limit, LIMIT_MAX)
             found = self.store.search([d.number for d in q.customer.documents], q.customer.name)
             end = start + limit

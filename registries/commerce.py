@@ -25,7 +25,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from .api import RegistryApi, amount, iso, secret_matches
+from .api import BadRequest, RegistryApi, amount, iso, secret_matches
 from .records import Holding
 
 __all__ = ["CERT_TYPES", "CommerceApi"]
@@ -105,6 +105,8 @@ class CommerceApi(RegistryApi):
 
         @router.post("/open/v1/equity/query")
         def query(q: _Query) -> dict[str, Any]:
+            if not q.party.name and not q.party.certs:
+                raise BadRequest("party.name or party.certs is required")
             found = self.store.search([c.certNo for c in q.party.certs], q.party.name)
             size = min(q.pageSize, PAGE_SIZE_MAX)
             page = found[(q.pageNo - 1) * size : q.pageNo * size]

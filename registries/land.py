@@ -84,7 +84,8 @@ class LandApi(RegistryApi):
                 form = parse_qs((await request.body()).decode(), keep_blank_values=False)
             except UnicodeDecodeError:
                 raise BadRequest("form body is not UTF-8") from None
-            ids, name = form.get("zjhm", []), (form.get("qlrmc") or [None])[0]
+            ids, names = form.get("zjhm", []), form.get("qlrmc", [])
+            name = names[0] if names else None
             if not ids and not name:
                 raise BadRequest("qlrmc 或 zjhm 至少提供一项")
             start, count = _int(form, "start", 0), min(_int(form, "count", COUNT_MAX), COUNT_MAX)

@@ -2,11 +2,12 @@
 
 ``GET /api/v2/persons?sfzh=<id>&sfzh=<id>...&xm=<name>&page=1&rows=20``, header ``X-Police-AppKey``.
 
-Reply ``{"code": 0, "msg": "ok", "data": {"total", "page", "rows", "persons": [{"xm", "sfzh",
+Reply ``{"code": 0, "msg": "ok", "data": {"total", "page", "rows", "persons": [{"xm", "zjlx", "sfzh",
 "csrq": "YYYYMMDD", "hjdz", "vehicles": [{"hphm", "clsbdh", "clpp", "ccdjrq", "jz",
 "cfxx": [{"cfjg", "cflx", "zt", "sx", "djsj", "jzsj"}]}]}]}}``. One person = one recorded owner
 (``xm`` + ``sfzh``) with their household address and vehicles; pages run over persons (``rows``
-at most 20). Errors: ``{"code": <status * 100 + n>, "msg": "..."}`` (40001: bad AppKey).
+at most 20). ``zjlx`` is the certificate type: A resident id, B organisation code,
+M credit code, J business licence. Errors: ``{"code": <status * 100 + n>, "msg": "..."}`` (40001: bad AppKey).
 
 Search: persons whose recorded ``sfzh`` equals any ``sfzh`` sent, or whose recorded ``xm``
 equals ``xm`` after NFKC and removing whitespace.
@@ -22,9 +23,11 @@ from fastapi.responses import JSONResponse
 from .api import BadRequest, RegistryApi, amount, iso, secret_matches
 from .records import Control, Holding, Owner
 
-__all__ = ["PoliceApi"]
+__all__ = ["ID_TYPES", "PoliceApi"]
 
 ROWS_MAX = 20
+# 证件类型: police also register vehicles of organisations (单位车辆)
+ID_TYPES = {"resident_id": "A", "org_code": "B", "uscc": "M", "business_reg_no": "J"}
 _CODES = {400: 40000, 401: 40001, 404: 40004, 429: 42901, 503: 50301}
 
 
@@ -97,6 +100,7 @@ class PoliceApi(RegistryApi):
             if key not in people:
                 people[key] = {
                     "xm": o.name,
+                    "zjlx": ID_TYPES.get(o.id_type or "", o.id_type),
                     "sfzh": o.id_number,
                     "csrq": o.birth_date.strftime("%Y%m%d") if o.birth_date else None,
                     "hjdz": None,

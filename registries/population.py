@@ -321,9 +321,6 @@ class Population:
         id_type = IdType.resident_id if isinstance(e, Person) else IdType.uscc
         return Party(name=e.name, id_type=id_type, id_number=_canonical_id(e))
 
-    def records_of(self, key: str) -> list[Holding]:
-        return [h for h in self.holdings if h.truth_owner == key]
-
 
 def _draw(rng: random.Random, cum_weights: Sequence[int]) -> int:
     """Index drawn by cumulative weights (``random.choices`` costs several times more per draw)."""
@@ -613,7 +610,8 @@ class _Generator:
             return []
         action = "freeze" if kind in ("deposit", "equity") else "seize"
         at = AS_OF - dt.timedelta(days=rng.randint(1, 300), seconds=rng.randrange(86400))
-        amount = _money(rng.randint(1, int(value * 100))) if action == "freeze" and value > 0 else None
+        # a freeze always states an amount; on an empty account it waits for incoming funds
+        amount = _money(rng.randint(100, max(100, int(value * 100)))) if action == "freeze" else None
         courts = rng.sample(_COURTS, 2)
         out = [
             Control(courts[0], action, amount, at, at + dt.timedelta(days=_PERIOD_DAYS[kind]), 0, "effective")
@@ -802,9 +800,8 @@ def labelled_pair_kinds(pop: Population, n: int, seed: int = 0) -> Iterator[Labe
     head office vs branch, and easy random others.
     """
     rng = random.Random(seed)
-    records: list[tuple[Owner, str, str | None]] = [
-        (h.owner, h.truth_owner, h.anomaly) for h in (*pop.households, *pop.holdings) if h.truth_owner
-    ]
+    sources: list[Holding | Household] = [*pop.households, *pop.holdings]
+    records = [(h.owner, h.truth_owner, h.anomaly) for h in sources if h.truth_owner]
     by_truth: dict[str, list[int]] = defaultdict(list)
     clean: list[int] = []
     hard: dict[str, list[int]] = defaultdict(list)

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from .api import BadRequest, RegistryApi, amount, iso, secret_matches
+from .api import BadRequest, RegistryApi, amount, iso, secret_matches, wire
 from .records import Holding
 
 __all__ = ["ID_TYPES", "USERNAME", "RealEstateApi"]
@@ -54,8 +54,8 @@ def _right(h: Holding) -> dict[str, Any]:
         "mortgages": [
             {
                 "mortgagee": m.get("mortgagee"),
-                "amount": amount(m.get("amount")),
-                "registeredOn": iso(m.get("registered_on")),
+                "amount": wire(m.get("amount")),
+                "registeredOn": wire(m.get("registered_on")),
             }
             for m in d.get("mortgages", [])
         ],

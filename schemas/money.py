@@ -14,7 +14,7 @@ _CENT = Decimal("0.01")
 
 def to_money(value: Any) -> Decimal:
     if isinstance(value, float):
-        raise ValueError("money must be a decimal string such as \"100000.00\", not a float")
+        raise ValueError('money must be a decimal string such as "100000.00", not a float')
     if isinstance(value, bool):
         raise ValueError("money must be a decimal string")
     try:

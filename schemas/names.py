@@ -2,15 +2,16 @@
 
 1. :func:`normalize_name` - the one normaliser every comparison starts from. It removes only
    differences of *writing*, never of *name*: Unicode NFKC (full-width letters and digits,
-   ``（）``, the ideographic space), all whitespace and invisible format characters, the
-   brackets NFKC leaves alone (``【】`` -> ``[]``, ``〔〕`` -> ``()``), the middle-dot variants in
-   minority and foreign names (``·•・‧`` -> ``·``) and Latin letter case.
+   ``（）``, the ideographic space), all whitespace, invisible format characters (zero-width
+   space, byte-order mark), the brackets NFKC leaves alone (``【】`` -> ``[]``,
+   ``〔〕`` -> ``()``), the middle-dot variants in minority and foreign names
+   (``·•・‧`` -> ``·``) and Latin letter case.
 2. :func:`name_variant_key` - a weaker *variant* level: traditional characters converted to
    simplified. Two names equal here but not at level 1 are the same name written in another
    script, which is weaker evidence (the conversion is many-to-one, so distinct traditional
    names can collide). Conversion is one-way: simplified -> traditional is ambiguous and would
    invent differences. Surnames that the conversion would wrongly merge (``於`` is a surname
-   distinct from ``于``; ``乾`` from ``干``) keep their character in the surname position.
+   distinct from ``于``; ``乾`` from ``干``) keep their character in a person's surname position.
 3. :func:`org_form_key` - the variant key with equivalent legal forms unified
    (``有限责任公司`` == ``有限公司``). ``股份有限公司`` is a different form and stays different: a
    company may convert and keep its credit code, so a form difference is weak evidence, not a veto.
@@ -63,6 +64,10 @@ _FOLD = str.maketrans(
         "‧": "·",  # U+2027 hyphenation point
         "∙": "·",  # U+2219 bullet operator
         "⋅": "·",  # U+22C5 dot operator
+        # invisible format characters pasted along with names: soft hyphen, zero-width space and
+        # joiners, direction marks and embeddings, word joiner, byte-order mark
+        **dict.fromkeys(["\u00ad", *map(chr, range(0x200B, 0x2010)), *map(chr, range(0x202A, 0x202F))]),
+        **dict.fromkeys([*map(chr, range(0x2060, 0x2065)), "\ufeff"]),
     }
 )
 
@@ -91,17 +96,21 @@ _CONVERTIBLE = _chars_t2s_changes()
 @lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """Fold writing differences that never distinguish two names (level 1)."""
-    folded = unicodedata.normalize("NFKC", name).translate(_FOLD).upper()
-    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) != "Cf")
+    return "".join(unicodedata.normalize("NFKC", name).translate(_FOLD).upper().split())
 
 
 @lru_cache(maxsize=65536)
-def name_variant_key(name: str) -> str:
-    """Traditional -> simplified on the normalised name, keeping surname exceptions (level 2)."""
+def name_variant_key(name: str, *, person: bool = True) -> str:
+    """Traditional -> simplified on the normalised name (level 2).
+
+    For a person (``person=True``) the first character is the surname and keeps its character when
+    it is one of :data:`SURNAME_EXCEPTIONS`; an organisation's name is converted throughout
+    (``乾燥设备`` is 干燥设备).
+    """
     norm = normalize_name(name)
     if _CONVERTIBLE.isdisjoint(norm):
         return norm
-    if norm[0] in SURNAME_EXCEPTIONS:
+    if person and norm[0] in SURNAME_EXCEPTIONS:
         return norm[0] + _T2S.convert(norm[1:])
     return _T2S.convert(norm)
 
@@ -109,7 +118,7 @@ def name_variant_key(name: str) -> str:
 @lru_cache(maxsize=65536)
 def org_form_key(name: str) -> str:
     """The variant key with equivalent legal forms unified (level 3; organisations only)."""
-    key = name_variant_key(name)
+    key = name_variant_key(name, person=False)
     for spelling, form in _EQUIVALENT_FORMS:
         key = key.replace(spelling, form)
     return key
@@ -117,7 +126,7 @@ def org_form_key(name: str) -> str:
 
 def is_branch(name: str) -> bool:
     """Whether the name is a branch's (``…分公司``, ``…支行``): its own entity, never its parent."""
-    return name_variant_key(name).endswith(BRANCH_SUFFIXES)
+    return name_variant_key(name, person=False).endswith(BRANCH_SUFFIXES)
 
 
 def branch_parent(name: str) -> str | None:

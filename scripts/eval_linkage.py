@@ -9,8 +9,10 @@ share routed to ``possible`` (target < 3 %: each one costs a court officer's rev
 speed, and the same figures per kind of pair so a miss can be traced to the hard case behind it.
 
 The pairs oversample hard cases (half the true pairs are hard cases, each kind equally often), so
-the possible share here is far above what registries' natural error rates produce; the per-kind
-table shows which kinds the decision rules send to ``possible`` by design.
+the possible share here is far above what registries' natural error rates produce: transposed
+identifiers, which the decision rules send to ``possible`` by design (a court must confirm), are a
+tenth of the true pairs here but about 0.5 % of real records. The per-kind table shows where each
+decision comes from, and the share is also given reweighted to the population's natural rates.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registries.population import generate, labelled_pair_kinds  # noqa: E402
-from streams.linkage import LinkageConfig, link  # noqa: E402
+from registries.population import Population, generate, labelled_pair_kinds
+from registries.records import Holding, Household
+from streams.linkage import LinkageConfig, link
 
 DECISIONS = ("match", "possible", "non_match")
 TARGET_PRECISION = 1.0
@@ -51,13 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     population = generate(args.seed, args.scale)
     pairs = list(labelled_pair_kinds(population, args.pairs, seed=args.seed))
-    print(f"population seed {args.seed} scale {args.scale}: {len(pairs)} pairs in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"population seed {args.seed} scale {args.scale}: {len(pairs)} pairs in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
     config = LinkageConfig()
-    started = time.perf_counter()
+    # CPU time of this process: on a shared machine wall time measures the neighbours too
+    started, started_wall = time.process_time(), time.perf_counter()
     decisions = [link(pair.debtor, pair.owner, config).decision for pair in pairs]
-    elapsed = time.perf_counter() - started
+    elapsed, elapsed_wall = time.process_time() - started, time.perf_counter() - started_wall
 
     matrix: Counter[tuple[bool, str]] = Counter()
     by_kind: Counter[tuple[bool, str, str]] = Counter()
@@ -71,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:>10} " + " ".join(f"{matrix[truth, d]:>10}" for d in DECISIONS))
 
     print("\nper kind of pair")
-    kinds = sorted({(same, kind) for same, kind, _ in by_kind})
-    for same, kind in kinds:
-        row = " ".join(f"{by_kind[same, kind, d]:>10}" for d in DECISIONS)
-        print(f"{'same' if same else 'different':>10} {kind:<16} {row}")
+    kinds = sorted({(truth, kind) for truth, kind, _ in by_kind})
+    for truth, kind in kinds:
+        row = " ".join(f"{by_kind[truth, kind, d]:>10}" for d in DECISIONS)
+        print(f"{'same' if truth else 'different':>10} {kind:<16} {row}")
 
     matches = matrix[True, "match"] + matrix[False, "match"]
     same = sum(matrix[True, d] for d in DECISIONS)
@@ -86,14 +92,43 @@ def main(argv: list[str] | None = None) -> int:
     rate = len(pairs) / elapsed if elapsed else float("inf")
 
     print()
-    print(f"precision of match        {precision:.6f}  ({matrix[False, 'match']} wrong-person matches)  "
-          f"{_verdict(precision >= TARGET_PRECISION)}")
-    print(f"recall (match + possible) {_pct(found, same):>10}  target >= {TARGET_RECALL:.1%}  "
-          f"{_verdict(recall >= TARGET_RECALL)}")
-    print(f"routed to possible        {_pct(possible, len(pairs)):>10}  target < {TARGET_POSSIBLE_SHARE:.0%}  "
-          f"{_verdict(share < TARGET_POSSIBLE_SHARE)}")
-    print(f"comparisons per second    {rate:>10,.0f}  target > {TARGET_RATE:,}  {_verdict(rate > TARGET_RATE)}")
+    print(
+        f"precision of match        {precision:.6f}  ({matrix[False, 'match']} wrong-person matches)  "
+        f"{_verdict(precision >= TARGET_PRECISION)}"
+    )
+    print(
+        f"recall (match + possible) {_pct(found, same):>10}  target >= {TARGET_RECALL:.1%}  "
+        f"{_verdict(recall >= TARGET_RECALL)}"
+    )
+    print(
+        f"routed to possible        {_pct(possible, len(pairs)):>10}  target < {TARGET_POSSIBLE_SHARE:.0%}  "
+        f"{_verdict(share < TARGET_POSSIBLE_SHARE)}"
+    )
+    natural = _natural_possible_share(population, by_kind)
+    print(f"  true pairs routed to possible at the registries' natural hard-case rates: {natural:.3%}")
+    print(
+        f"comparisons per second    {rate:>10,.0f}  target > {TARGET_RATE:,}  {_verdict(rate > TARGET_RATE)}"
+        f"  (CPU time; {len(pairs) / elapsed_wall:,.0f} by wall clock)"
+    )
     return 0
+
+
+def _natural_possible_share(population: Population, by_kind: Counter[tuple[bool, str, str]]) -> float:
+    """Share of true pairs routed to ``possible`` if each kind came at its rate among real records.
+
+    The sample gives every hard case a tenth of the true pairs; registries hold them at the rates
+    the population was generated with (``registries.population.RATES``), so this reweights the
+    per-kind outcomes by how often each kind really occurs among the population's records.
+    """
+    recorded: list[Household | Holding] = [*population.households, *population.holdings]
+    records = Counter(r.anomaly or "clean" for r in recorded if r.truth_owner)
+    total = sum(records.values())
+    share = 0.0
+    for kind, count in records.items():
+        sampled = sum(by_kind[True, kind, d] for d in DECISIONS)
+        if sampled:
+            share += count / total * by_kind[True, kind, "possible"] / sampled
+    return share
 
 
 if __name__ == "__main__":

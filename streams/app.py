@@ -111,12 +111,19 @@ async def healthz(web: Any, request: Any) -> Any:
 async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
     msg = event.message
     letter = dead_letter(
-        topic=msg.topic, value=msg.value, stage=stage, error=error, partition=msg.partition,
-        offset=msg.offset, key=msg.key,
+        topic=msg.topic,
+        value=msg.value,
+        stage=stage,
+        error=error,
+        partition=msg.partition,
+        offset=msg.offset,
+        key=msg.key,
     )
     letter.reason = mask_text(letter.reason)
     await dead_letters.send(key=msg.key, value=encode(letter))
-    log.warning("dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, letter.reason)
+    log.warning(
+        "dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, letter.reason
+    )
 
 
 async def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
@@ -167,8 +174,14 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
     if reason is not None or case is None:
         await _publish_result(
             InquiryResult(
-                inquiry_id=cmd.inquiry_id, case_id=cmd.case_id, court_id=cmd.court_id, status="rejected",
-                detail=reason, updated_at=now, completed_at=now, version=1,
+                inquiry_id=cmd.inquiry_id,
+                case_id=cmd.case_id,
+                court_id=cmd.court_id,
+                status="rejected",
+                detail=reason,
+                updated_at=now,
+                completed_at=now,
+                version=1,
             )
         )
         return
@@ -177,16 +190,30 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
     agencies = [a for a in cmd.agencies if a in request_topics]
     deadline = now + dt.timedelta(seconds=settings.inquiry_sla_seconds)
     opened = InquiryOpened(
-        inquiry_id=cmd.inquiry_id, case_id=cmd.case_id, court_id=cmd.court_id, debtor=debtor,
-        agencies=agencies, deadline=deadline, opened_at=now,
+        inquiry_id=cmd.inquiry_id,
+        case_id=cmd.case_id,
+        court_id=cmd.court_id,
+        debtor=debtor,
+        agencies=agencies,
+        deadline=deadline,
+        opened_at=now,
     )
     key = cmd.inquiry_id.encode()
     await inquiry_opened.send(key=key, value=encode(opened))
-    forms = [IdentifierForm(id_type=t, id_number=n) for t, n in identifier_variants(debtor.id_type, debtor.id_number)]
+    forms = [
+        IdentifierForm(id_type=t, id_number=n)
+        for t, n in identifier_variants(debtor.id_type, debtor.id_number)
+    ]
     for agency in agencies:
         request = AgencyRequest(
-            request_id=f"{cmd.inquiry_id}/{agency}", inquiry_id=cmd.inquiry_id, case_id=cmd.case_id,
-            court_id=cmd.court_id, agency=agency, subject=debtor, identifiers=forms, deadline=deadline,
+            request_id=f"{cmd.inquiry_id}/{agency}",
+            inquiry_id=cmd.inquiry_id,
+            case_id=cmd.case_id,
+            court_id=cmd.court_id,
+            agency=agency,
+            subject=debtor,
+            identifiers=forms,
+            deadline=deadline,
             idempotency_key=f"{cmd.idempotency_key}/{agency}",
         )
         await request_topics[agency].send(key=key, value=encode(request))

@@ -96,7 +96,9 @@ def build_result(state: State, *, court_id: str, now: dt.datetime) -> InquiryRes
         raw = state["responses"].get(agency)
         if raw is None:
             if state["timed_out"]:
-                agencies[agency] = AgencyResult(status="unavailable", detail="no answer within the inquiry's SLA")
+                agencies[agency] = AgencyResult(
+                    status="unavailable", detail="no answer within the inquiry's SLA"
+                )
             else:
                 agencies[agency] = AgencyResult(status="pending")
             continue

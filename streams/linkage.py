@@ -32,10 +32,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz.distance import Indel
@@ -58,7 +58,6 @@ _RANK: dict[Decision, int] = {"non_match": 0, "possible": 1, "match": 2}
 _DECISIONS: tuple[Decision, ...] = ("non_match", "possible", "match")
 
 _ID_EQUIVALENT = frozenset({"exact", "legacy_equal", "org_code_equal"})
-_ID_NEAR = frozenset({"transposition", "substitution"})
 _NAME_SAME = frozenset({"equal", "variant", "org_form"})
 
 
@@ -73,6 +72,22 @@ class FieldLevel(BaseModel):
     @property
     def weight(self) -> float:
         return math.log2(self.m / self.u)
+
+
+class _EvidenceCache(dict[tuple[str, str, str | None], Evidence]):
+    """Evidence values by (field, outcome, detail): few distinct ones exist, and building a model per
+    pair would cost a third of the matcher's time. Instances are shared: treat them as read-only."""
+
+    def __init__(self, weights: dict[tuple[str, str], float]) -> None:
+        super().__init__()
+        self.weights = weights
+
+    def __missing__(self, key: tuple[str, str, str | None]) -> Evidence:
+        field, outcome, detail = key
+        value = self[key] = Evidence(
+            field=field, outcome=outcome, weight=self.weights[field, outcome], detail=detail
+        )
+        return value
 
 
 def _levels(**pairs: tuple[float, float]) -> dict[str, FieldLevel]:
@@ -109,13 +124,23 @@ _DEFAULT_REGION = _levels(consistent=(0.9, 0.01), contradicting=(0.1, 0.99))
 class LinkageConfig(BaseModel):
     """Weights (as m/u pairs per outcome) and decision thresholds of the matcher.
 
-    Defaults: ``match_threshold`` 20 bits sits below identifier exact + name equal (about 30) and
-    above anything without an equal identifier except name + birth date (which the rules cap at
-    ``possible``); ``possible_threshold`` 8 admits an equal name with nothing contradicting it when
-    the record has no usable identifier, so a court sees it instead of losing the asset.
-    ``name_similar_min`` is the normalised Indel similarity (0-1, as ``rapidfuzz``'s ``ratio``)
-    from which two different names count as similar rather than different.
-    Override any of them, e.g. ``LinkageConfig(match_threshold=24)``.
+    Default weights, in bits: identifier exact +29.7, legacy or organisation-code equal +21.5, one
+    edit away +12.3, invalid -1, missing 0, different -9.9; name equal +9.8, variant +6.3, legal-form
+    variant +5.9, similar +1, different -6.6; birth date consistent +13.2, contradicting -5.6.
+
+    The rules (:func:`_bounds`) fix most decisions; the thresholds decide the rest:
+
+    - ``match_threshold`` (20): an equal identifier with a name that is only *similar* (a company
+      converted to 股份有限公司 keeps its code) is a match when the score reaches it (>= 22.5 with
+      the defaults); identifier equal + a different name (~23 or less) is capped at ``possible``.
+    - ``possible_threshold`` (8): whether a record without a usable identifier reaches a court at
+      all: an equal name does (9.8), a variant-level name alone does not (6.3) unless a birth date
+      supports it.
+    - ``name_similar_min`` (0.8): the normalised Indel similarity (``rapidfuzz``'s ratio / 100) from
+      which two different names count as similar rather than different.
+
+    Tuned with ``scripts/eval_linkage.py``; override any of them, e.g.
+    ``LinkageConfig(match_threshold=24)`` or ``LinkageConfig(name={**defaults, "equal": FieldLevel(...)})``.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -144,6 +169,10 @@ class LinkageConfig(BaseModel):
             raise ValueError("possible_threshold must not exceed match_threshold")
         return self
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> LinkageConfig:
+        """A validated copy: pydantic's copy would skip validation and carry over cached weights."""
+        return type(self).model_validate({**self.model_dump(), **(update or {})})
+
     @cached_property
     def weights(self) -> dict[tuple[str, str], float]:
         """``(field, outcome) -> log2(m / u)``, rounded to millibits, computed once per config."""
@@ -152,6 +181,11 @@ class LinkageConfig(BaseModel):
             for field in ("identifier", "name", "birth_date", "region")
             for outcome, level in getattr(self, field).items()
         }
+
+    @cached_property
+    def evidence(self) -> _EvidenceCache:
+        """``(field, outcome, detail) -> Evidence`` with this config's weight (shared, read-only)."""
+        return _EvidenceCache(self.weights)
 
 
 _DEFAULT_CONFIG = LinkageConfig()
@@ -165,7 +199,7 @@ class _Subject:
     is_person: bool
     forms: dict[str, str]  # identifier forms a registry may hold -> outcome when found
     org_code: str | None  # for an organisation-code debtor: find it inside a record's credit code
-    region: str | None
+    region: str | None  # a person's: an organisation's identifier region is its registrar's
     birth: dt.date | None
     birth_digits: str | None  # YYYYMMDD, to compare with a garbled identifier's digits
     name: str
@@ -179,28 +213,35 @@ class _Subject:
 def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
     """Everything about the debtor that every comparison needs, computed once per debtor."""
     forms = {id_number: "exact"}
-    region = birth = birth_digits = org_code = None
+    variant = name_variant_key(name, person=id_type == IdType.resident_id)
     if id_type == IdType.resident_id:
-        region, birth_digits = id_number[:6], id_number[6:14]
-        birth = dt.date(int(birth_digits[:4]), int(birth_digits[4:6]), int(birth_digits[6:]))
         if id_number[6:8] == "19":
             forms[id_number[:6] + id_number[8:17]] = "legacy_equal"
-    elif id_type == IdType.uscc:
-        region = id_number[2:8]
+        born = id_number[6:14]
+        return _Subject(
+            is_person=True,
+            forms=forms,
+            org_code=None,
+            region=id_number[:6],
+            birth=dt.date(int(born[:4]), int(born[4:6]), int(born[6:])),
+            birth_digits=born,
+            name=normalize_name(name),
+            variant=variant,
+            org_form=variant,  # legal forms and branches are organisations' matters
+            branch=False,
+            parent=None,
+        )
+    if id_type == IdType.uscc:
         forms[id_number[8:17]] = "org_code_equal"
-    elif id_type == IdType.org_code:
-        org_code = id_number
-    elif id_type == IdType.business_reg_no:
-        region = id_number[:6]
     return _Subject(
-        is_person=id_type == IdType.resident_id,
+        is_person=False,
         forms=forms,
-        org_code=org_code,
-        region=region,
-        birth=birth,
-        birth_digits=birth_digits,
+        org_code=id_number if id_type == IdType.org_code else None,
+        region=None,
+        birth=None,
+        birth_digits=None,
         name=normalize_name(name),
-        variant=name_variant_key(name),
+        variant=variant,
         org_form=org_form_key(name),
         branch=is_branch(name),
         parent=branch_parent(name),
@@ -212,11 +253,19 @@ def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
 
 def _clean_id(raw: str) -> str:
     """The record's identifier without the spelling noise registries add (case, spaces, hyphen)."""
+    if raw.isalnum() and raw.isascii():
+        return raw.upper()
     if not raw.isascii():
         raw = unicodedata.normalize("NFKC", raw)
     return "".join(raw.split()).replace("-", "").upper()
 
 
+_CHECKS_BY_TYPE: dict[str, Callable[[str], str]] = {
+    IdType.resident_id: canonical_resident_id,
+    IdType.uscc: canonical_uscc,
+    IdType.org_code: canonical_org_code,
+    IdType.business_reg_no: canonical_business_reg_no,
+}
 _CHECKS_BY_LENGTH: dict[int, tuple[Callable[[str], str], ...]] = {
     18: (canonical_resident_id, canonical_uscc),
     15: (canonical_resident_id, canonical_business_reg_no),
@@ -225,11 +274,17 @@ _CHECKS_BY_LENGTH: dict[int, tuple[Callable[[str], str], ...]] = {
 
 
 @lru_cache(maxsize=65536)
-def _is_valid(raw: str) -> bool:
-    """Whether the record's (cleaned) string is a valid identifier of any type."""
-    for check in _CHECKS_BY_LENGTH.get(len(raw), ()):
+def _is_valid(raw: str, id_type: str | None) -> bool:
+    """Whether the record's (cleaned) string is a valid identifier of the type it was recorded as.
+
+    The recorded type counts: an all-digit slip in a resident id is a valid credit code about once
+    in 31 (the alphabets overlap), which must not make it "another valid identifier". Without a
+    known recorded type, any type its length allows.
+    """
+    check = _CHECKS_BY_TYPE.get(id_type) if id_type else None
+    for candidate in (check,) if check else _CHECKS_BY_LENGTH.get(len(raw), ()):
         try:
-            check(raw)
+            candidate(raw)
         except IdentifierError:
             continue
         return True
@@ -251,7 +306,7 @@ def _one_edit(a: str, b: str) -> str | None:
     return None
 
 
-def _compare_identifier(s: _Subject, raw: str | None) -> tuple[str, str | None]:
+def _compare_identifier(s: _Subject, raw: str | None, id_type: str | None) -> tuple[str, str | None]:
     """(outcome, detail) of the record's identifier against the debtor's."""
     if not raw or not (r := _clean_id(raw)):
         return "missing", "the record has no identifier"
@@ -265,11 +320,18 @@ def _compare_identifier(s: _Subject, raw: str | None) -> tuple[str, str | None]:
             pass
         else:
             return "org_code_equal", "the debtor's organisation code is inside the record's credit code"
-    if _is_valid(r):
-        return "different", "the record holds another valid identifier"
+    valid = _is_valid(r, id_type)
     for form, equivalence in s.forms.items():
-        if len(form) == len(r) and (edit := _one_edit(form, r)):
+        # A legacy 15-digit number has no check character, so a slip in it usually leaves a "valid"
+        # number: there nearness decides. Anywhere else a valid identifier is taken at its word.
+        if (
+            (not valid or equivalence == "legacy_equal")
+            and len(form) == len(r)
+            and (edit := _one_edit(form, r))
+        ):
             return edit, f"one {edit} away from the debtor's ({equivalence.replace('_', ' ')} form)"
+    if valid:
+        return "different", "the record holds another valid identifier"
     return "invalid", "the record's identifier is not valid and not within one edit of the debtor's"
 
 
@@ -277,7 +339,7 @@ def _compare_name(s: _Subject, name: str, cfg: LinkageConfig) -> tuple[str, str 
     norm = normalize_name(name)
     if norm == s.name:
         return "equal", None
-    variant = name_variant_key(name)
+    variant = name_variant_key(name, person=s.is_person)
     if variant == s.variant:
         return "variant", "equal after traditional -> simplified"
     owner_form = "" if s.is_person else org_form_key(name)
@@ -304,6 +366,7 @@ def _id_birth_and_region(raw: str) -> tuple[str | None, str | None]:
 # ---------------------------------------------------------------- decision
 
 
+@lru_cache(maxsize=256)  # a few dozen combinations exist
 def _bounds(id_outcome: str, name_outcome: str, birth_outcome: str | None) -> tuple[Decision, Decision]:
     """(floor, ceiling) the rules put on the decision; see the module docstring."""
     if name_outcome == "branch" or id_outcome == "different":
@@ -318,12 +381,10 @@ def _bounds(id_outcome: str, name_outcome: str, birth_outcome: str | None) -> tu
     return "non_match", "possible"
 
 
-def _decide(
-    s: _Subject, owner: RegistryOwner, cfg: LinkageConfig, weights: dict[tuple[str, str], float]
-) -> Linkage:
-    id_outcome, id_detail = _compare_identifier(s, owner.id_number)
+def _decide(s: _Subject, owner: RegistryOwner, cfg: LinkageConfig, cache: _EvidenceCache) -> Linkage:
+    id_outcome, id_detail = _compare_identifier(s, owner.id_number, owner.id_type)
     name_outcome, name_detail = _compare_name(s, owner.name, cfg)
-    found = [("identifier", id_outcome, id_detail), ("name", name_outcome, name_detail)]
+    evidence = [cache["identifier", id_outcome, id_detail], cache["name", name_outcome, name_detail]]
 
     birth_outcome = None
     if s.birth is not None:
@@ -332,16 +393,19 @@ def _decide(
             id_birth, id_region = _id_birth_and_region(_clean_id(owner.id_number))
         if owner.birth_date is not None:
             birth_outcome = "consistent" if owner.birth_date == s.birth else "contradicting"
-            found.append(("birth_date", birth_outcome, "the record's birth date vs the debtor's id"))
+            evidence.append(cache["birth_date", birth_outcome, "the record's birth date vs the debtor's id"])
         elif id_birth is not None:
             birth_outcome = "consistent" if id_birth == s.birth_digits else "contradicting"
-            found.append(("birth_date", birth_outcome, "the record's garbled identifier vs the debtor's id"))
+            evidence.append(
+                cache["birth_date", birth_outcome, "the record's garbled identifier vs the debtor's id"]
+            )
         if id_region is not None:
             region_outcome = "consistent" if id_region == s.region else "contradicting"
-            found.append(("region", region_outcome, "the record's garbled identifier vs the debtor's id"))
+            evidence.append(
+                cache["region", region_outcome, "the record's garbled identifier vs the debtor's id"]
+            )
 
-    evidence = [Evidence(field=f, outcome=o, weight=weights[f, o], detail=d) for f, o, d in found]
-    score = round(sum(weights[f, o] for f, o, _ in found), 3)
+    score = round(sum([e.weight for e in evidence]), 3)
     if score >= cfg.match_threshold:
         by_score: Decision = "match"
     elif score >= cfg.possible_threshold:
@@ -354,10 +418,14 @@ def _decide(
 
 
 def link(subject: Party, owner: RegistryOwner, config: LinkageConfig | None = None) -> Linkage:
-    """Compare one registry record's owner with the debtor; the evidence lists every field's outcome."""
+    """Compare one registry record's owner with the debtor; the evidence lists every field's outcome.
+
+    Evidence values are shared between results (see :class:`_EvidenceCache`): read them, do not
+    mutate them.
+    """
     s = _prepare(subject.id_type, subject.id_number, subject.name)
     cfg = config or _DEFAULT_CONFIG
-    return _decide(s, owner, cfg, cfg.weights)
+    return _decide(s, owner, cfg, cfg.evidence)
 
 
 def link_many(
@@ -366,5 +434,5 @@ def link_many(
     """:func:`link` for every record of one debtor, preparing the debtor once."""
     s = _prepare(subject.id_type, subject.id_number, subject.name)
     cfg = config or _DEFAULT_CONFIG
-    weights = cfg.weights
-    return [_decide(s, owner, cfg, weights) for owner in owners]
+    cache = cfg.evidence
+    return [_decide(s, owner, cfg, cache) for owner in owners]

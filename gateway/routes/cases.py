@@ -24,8 +24,9 @@ def not_found(what: str, ident: str) -> HTTPException:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register an enforcement case")
-async def create_case(body: CaseCreate, court_id: CourtId, db: Db, relay: Relay,
-                      idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+async def create_case(
+    body: CaseCreate, court_id: CourtId, db: Db, relay: Relay, idempotency_key: IdempotencyKey = None
+) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
     if idempotency_key:
         first = await db.find_by_idempotency(cases_table, court_id, idempotency_key)
@@ -33,12 +34,15 @@ async def create_case(body: CaseCreate, court_id: CourtId, db: Db, relay: Relay,
             if first.request_hash != digest:
                 raise conflict()
             return {"case_id": first.case_id}
-    case = Case(**body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC))
+    case = Case(
+        **body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC)
+    )
     command = CaseRegistered(case=case, idempotency_key=idempotency_key or case.case_id)
     try:
         async with db.engine.begin() as conn:
-            await db.insert_case(conn, body=case.model_dump(mode="json"), idempotency_key=idempotency_key,
-                                 request_hash=digest)
+            await db.insert_case(
+                conn, body=case.model_dump(mode="json"), idempotency_key=idempotency_key, request_hash=digest
+            )
             await db.add_outbox(conn, COURT_COMMANDS, case.case_id, encode(command))
     except IntegrityError:  # the same key raced in concurrently: answer with the winner
         first = await db.find_by_idempotency(cases_table, court_id, idempotency_key or "")

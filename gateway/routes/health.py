@@ -40,5 +40,6 @@ async def healthz(request: Request) -> JSONResponse:
     components["streams"] = streams
     components["connectors"] = connectors
     ok = all(v == "ok" for v in components.values())
-    return JSONResponse({"status": "ok" if ok else "starting", "components": components},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "starting", "components": components}, status_code=200 if ok else 503
+    )

@@ -26,8 +26,14 @@ def _unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit an asset inquiry")
-async def create_inquiry(body: InquiryCreate, court_id: CourtId, db: Db, relay: Relay, settings: Settings,
-                         idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+async def create_inquiry(
+    body: InquiryCreate,
+    court_id: CourtId,
+    db: Db,
+    relay: Relay,
+    settings: Settings,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
     if idempotency_key:
         first = await db.find_by_idempotency(inquiries_table, court_id, idempotency_key)
@@ -40,23 +46,36 @@ async def create_inquiry(body: InquiryCreate, court_id: CourtId, db: Db, relay: 
         raise not_found("case", body.case_id)
     case = Case.model_validate(case_body)
     if case.debtor(body.debtor.id_type, body.debtor.id_number) is None:
-        raise _unprocessable(["body", "debtor"], f"not a debtor of case {body.case_id}: a court may only inquire "
-                             "about a party subject to enforcement in that case", "not_a_debtor")
+        raise _unprocessable(
+            ["body", "debtor"],
+            f"not a debtor of case {body.case_id}: a court may only inquire "
+            "about a party subject to enforcement in that case",
+            "not_a_debtor",
+        )
     try:
         agencies = expand_agencies(body.agencies, settings.bank_codes)
     except ValueError as e:
         raise _unprocessable(["body", "agencies"], str(e), "unknown_agency") from None
     inquiry_id = new_id("inq")
     command = InquiryRequested(
-        inquiry_id=inquiry_id, case_id=body.case_id, court_id=court_id, debtor=body.debtor, agencies=agencies,
-        requested_at=dt.datetime.now(dt.UTC), idempotency_key=idempotency_key or inquiry_id,
+        inquiry_id=inquiry_id,
+        case_id=body.case_id,
+        court_id=court_id,
+        debtor=body.debtor,
+        agencies=agencies,
+        requested_at=dt.datetime.now(dt.UTC),
+        idempotency_key=idempotency_key or inquiry_id,
     )
     try:
         async with db.engine.begin() as conn:
             await db.insert_inquiry(
-                conn, inquiry_id=inquiry_id, court_id=court_id, case_id=body.case_id,
+                conn,
+                inquiry_id=inquiry_id,
+                court_id=court_id,
+                case_id=body.case_id,
                 request={**body.model_dump(mode="json"), "agencies": agencies},
-                idempotency_key=idempotency_key, request_hash=digest,
+                idempotency_key=idempotency_key,
+                request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
     except IntegrityError:

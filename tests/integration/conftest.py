@@ -44,29 +44,48 @@ class HubClient:
         self.hub = hub
         self.settings = hub.settings
         tokens = hub.settings.tokens_by_court
-        self.court_a = httpx.Client(base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-a']}"},
-                                    timeout=10)
-        self.court_b = httpx.Client(base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-b']}"},
-                                    timeout=10)
+        self.court_a = httpx.Client(
+            base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-a']}"}, timeout=10
+        )
+        self.court_b = httpx.Client(
+            base_url=hub.gateway_url, headers={"Authorization": f"Bearer {tokens['court-b']}"}, timeout=10
+        )
         self.anon = httpx.Client(base_url=hub.gateway_url, timeout=10)
 
-    def create_case(self, debtors: list[dict[str, Any]], client: httpx.Client | None = None, **extra: Any) -> str:
-        body = {"case_number": "(2026)鄂0111执1234号", "applicant": {"name": "申请人甲"}, "debtors": debtors,
-                "amount_owed": "100000.00", "costs": "1500.00", **extra}
+    def close(self) -> None:
+        for client in (self.court_a, self.court_b, self.anon):
+            client.close()
+
+    def create_case(
+        self, debtors: list[dict[str, Any]], client: httpx.Client | None = None, **extra: Any
+    ) -> str:
+        body = {
+            "case_number": "(2026)鄂0111执1234号",
+            "applicant": {"name": "申请人甲"},
+            "debtors": debtors,
+            "amount_owed": "100000.00",
+            "costs": "1500.00",
+            **extra,
+        }
         r = (client or self.court_a).post("/v1/cases", json=body)
         assert r.status_code == 201, r.text
         return str(r.json()["case_id"])
 
-    def inquire(self, case_id: str, debtor: dict[str, Any], client: httpx.Client | None = None,
-                **extra: Any) -> str:
-        body = {"case_id": case_id, "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]},
-                **extra}
+    def inquire(
+        self, case_id: str, debtor: dict[str, Any], client: httpx.Client | None = None, **extra: Any
+    ) -> str:
+        body = {
+            "case_id": case_id,
+            "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]},
+            **extra,
+        }
         r = (client or self.court_a).post("/v1/inquiries", json=body)
         assert r.status_code == 202, r.text
         return str(r.json()["inquiry_id"])
 
-    def wait_result(self, inquiry_id: str, timeout: float = 30.0, client: httpx.Client | None = None
-                    ) -> dict[str, Any]:
+    def wait_result(
+        self, inquiry_id: str, timeout: float = 30.0, client: httpx.Client | None = None
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             r = (client or self.court_a).get(f"/v1/inquiries/{inquiry_id}")
@@ -81,8 +100,12 @@ class HubClient:
         from connectors.registry_adapters import build_adapter
 
         adapter = build_adapter(agency, self.settings)
-        r = httpx.post(f"{self.settings.registry_url(agency)}/_admin/faults", json=faults,
-                       headers=adapter.auth_headers(), timeout=5)
+        r = httpx.post(
+            f"{self.settings.registry_url(agency)}/_admin/faults",
+            json=faults,
+            headers=adapter.auth_headers(),
+            timeout=5,
+        )
         assert r.status_code == 200, r.text
 
 
@@ -104,11 +127,19 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
         "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
     }
-    for var in ("HUB_KAFKA_BOOTSTRAP", "HUB_DATABASE_URL", "HUB_COURT_TOKENS", "HUB_OPS_TOKEN", "HUB_COURT_JUDGES"):
+    for var in (
+        "HUB_KAFKA_BOOTSTRAP",
+        "HUB_DATABASE_URL",
+        "HUB_COURT_TOKENS",
+        "HUB_OPS_TOKEN",
+        "HUB_COURT_JUDGES",
+    ):
         os.environ.pop(var, None)
     running = Hub(overrides)
     running.start(timeout=120)
+    client = HubClient(running)
     try:
-        yield HubClient(running)
+        yield client
     finally:
+        client.close()
         running.stop()

@@ -62,8 +62,15 @@ def test_case_inquiry_and_outbox_are_written_together(db_url: str) -> None:
             await db.add_outbox(conn, "t", "case_1", b"one")
         with pytest.raises(RuntimeError):
             async with db.engine.begin() as conn:
-                await db.insert_inquiry(conn, inquiry_id="inq_1", court_id="court-a", case_id="case_1",
-                                        request={"agencies": ["police"]}, idempotency_key=None, request_hash="h")
+                await db.insert_inquiry(
+                    conn,
+                    inquiry_id="inq_1",
+                    court_id="court-a",
+                    case_id="case_1",
+                    request={"agencies": ["police"]},
+                    idempotency_key=None,
+                    request_hash="h",
+                )
                 await db.add_outbox(conn, "t", "case_1", b"two")
                 raise RuntimeError("crash before commit")
         assert await db.get_inquiry("inq_1", "court-a") is None, "nothing half-written"
@@ -78,8 +85,15 @@ def test_idempotency_key_is_unique_per_court(db_url: str) -> None:
     async def body(db: Database) -> None:
         async def insert(court: str, inquiry_id: str) -> None:
             async with db.engine.begin() as conn:
-                await db.insert_inquiry(conn, inquiry_id=inquiry_id, court_id=court, case_id="c",
-                                        request={}, idempotency_key="same", request_hash="h")
+                await db.insert_inquiry(
+                    conn,
+                    inquiry_id=inquiry_id,
+                    court_id=court,
+                    case_id="c",
+                    request={},
+                    idempotency_key="same",
+                    request_hash="h",
+                )
 
         await insert("court-a", "inq_1")
         await insert("court-b", "inq_2")  # another court may use the same key
@@ -94,9 +108,22 @@ def test_idempotency_key_is_unique_per_court(db_url: str) -> None:
 def test_read_model_keeps_the_newest_result_version(db_url: str) -> None:
     async def body(db: Database) -> None:
         async with db.engine.begin() as conn:
-            await db.insert_inquiry(conn, inquiry_id="inq_1", court_id="court-a", case_id="c", request={},
-                                    idempotency_key=None, request_hash="h")
-        result = {"inquiry_id": "inq_1", "court_id": "court-a", "case_id": "c", "status": "pending", "version": 2}
+            await db.insert_inquiry(
+                conn,
+                inquiry_id="inq_1",
+                court_id="court-a",
+                case_id="c",
+                request={},
+                idempotency_key=None,
+                request_hash="h",
+            )
+        result = {
+            "inquiry_id": "inq_1",
+            "court_id": "court-a",
+            "case_id": "c",
+            "status": "pending",
+            "version": 2,
+        }
         assert await db.store_result(result)
         assert not await db.store_result({**result, "status": "pending", "version": 1})  # stale
         assert not await db.store_result(result)  # duplicate
@@ -127,8 +154,15 @@ def test_outbox_publishes_in_order_and_once(db_url: str) -> None:
 def test_dead_letters_are_counted_by_topic_and_stage(db_url: str) -> None:
     async def body(db: Database) -> None:
         for stage in ("a", "a", "b"):
-            await db.add_dead_letter({"source_topic": "t", "stage": stage, "error_class": "CodecError",
-                                      "reason": "x: Field required", "value": "{}"})
+            await db.add_dead_letter(
+                {
+                    "source_topic": "t",
+                    "stage": stage,
+                    "error_class": "CodecError",
+                    "reason": "x: Field required",
+                    "value": "{}",
+                }
+            )
         counts = {(c["source_topic"], c["stage"]): c["count"] for c in await db.dead_letter_counts()}
         assert counts == {("t", "a"): 2, ("t", "b"): 1}
         assert len(await db.recent_dead_letters(limit=2)) == 2

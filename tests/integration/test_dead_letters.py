@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 import uuid
 
 import pytest
@@ -39,9 +40,15 @@ async def _produce(bootstrap: str, items: list[tuple[str, bytes, bytes]]) -> Non
 
 
 async def _dead_letters_for(bootstrap: str, marker: str, topics: set[str], timeout: float) -> dict[str, dict]:
-    consumer = AIOKafkaConsumer(DEAD_LETTERS, bootstrap_servers=bootstrap, group_id=f"test-{uuid.uuid4().hex}",
-                                auto_offset_reset="earliest", session_timeout_ms=10000,
-                                heartbeat_interval_ms=3000, rebalance_timeout_ms=10000)
+    consumer = AIOKafkaConsumer(
+        DEAD_LETTERS,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        session_timeout_ms=10000,
+        heartbeat_interval_ms=3000,
+        rebalance_timeout_ms=10000,
+    )
     await consumer.start()
     found: dict[str, dict] = {}
     loop = asyncio.get_running_loop()
@@ -91,11 +98,19 @@ def test_streams_refuse_an_inquiry_about_a_non_debtor_arriving_by_topic(hub: Hub
     case_id = hub.create_case([RICH])
     inquiry_id = f"inq_topic_{uuid.uuid4().hex[:12]}"
     command = InquiryRequested(
-        inquiry_id=inquiry_id, case_id=case_id, court_id="court-a",
+        inquiry_id=inquiry_id,
+        case_id=case_id,
+        court_id="court-a",
         debtor=DebtorRef(id_type="resident_id", id_number=STRANGER["id_number"]),
-        agencies=["police"], requested_at=dt.datetime.now(dt.UTC), idempotency_key=inquiry_id,
+        agencies=["police"],
+        requested_at=dt.datetime.now(dt.UTC),
+        idempotency_key=inquiry_id,
     )
     asyncio.run(_produce(hub.settings.bootstrap, [(COURT_COMMANDS, case_id.encode(), encode(command))]))
+    deadline = time.monotonic() + 30
+    while hub.court_a.get(f"/v1/inquiries/{inquiry_id}").status_code == 404:  # the gateway never saw it
+        assert time.monotonic() < deadline, "no result reached the read model"
+        time.sleep(0.2)
     result = hub.wait_result(inquiry_id)
     assert result["status"] == "rejected"
     assert "not a debtor" in result["detail"]

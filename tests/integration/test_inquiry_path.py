@@ -18,7 +18,13 @@ ALL_AGENCIES = {"police", "commerce", "real_estate", "land", "bank:icbc", "bank:
 def test_health_reports_every_component(hub: HubClient) -> None:
     r = hub.anon.get("/healthz")
     assert r.status_code == 200
-    assert set(r.json()["components"]) == {"database", "kafka_producer", "read_model", "streams", "connectors"}
+    assert set(r.json()["components"]) == {
+        "database",
+        "kafka_producer",
+        "read_model",
+        "streams",
+        "connectors",
+    }
 
 
 def test_debtor_with_assets_everywhere_gets_complete_result_with_exactly_those_assets(hub: HubClient) -> None:
@@ -89,8 +95,9 @@ def test_idempotency_key_repeat_returns_the_first_inquiry(hub: HubClient) -> Non
     assert first.json()["inquiry_id"] == again.json()["inquiry_id"]
     case = hub.court_a.get(f"/v1/cases/{case_id}").json()
     assert len(case["inquiries"]) == 1
-    other = hub.court_a.post("/v1/inquiries", json={**body, "agencies": ["land"]},
-                             headers={"Idempotency-Key": f"k-{case_id}"})
+    other = hub.court_a.post(
+        "/v1/inquiries", json={**body, "agencies": ["land"]}, headers={"Idempotency-Key": f"k-{case_id}"}
+    )
     assert other.status_code == 409
 
 
@@ -99,9 +106,13 @@ def test_another_court_cannot_see_the_case_or_inquiry(hub: HubClient) -> None:
     inquiry_id = hub.inquire(case_id, RICH)
     assert hub.court_b.get(f"/v1/cases/{case_id}").status_code == 404
     assert hub.court_b.get(f"/v1/inquiries/{inquiry_id}").status_code == 404
-    assert hub.court_b.get("/v1/cases/case_doesnotexist").json() == {"detail": "case case_doesnotexist not found"}
-    r = hub.court_b.post("/v1/inquiries", json={"case_id": case_id, "debtor": {
-        "id_type": "resident_id", "id_number": RICH["id_number"]}})
+    assert hub.court_b.get("/v1/cases/case_doesnotexist").json() == {
+        "detail": "case case_doesnotexist not found"
+    }
+    r = hub.court_b.post(
+        "/v1/inquiries",
+        json={"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]}},
+    )
     assert r.status_code == 404
     assert hub.anon.get(f"/v1/cases/{case_id}").status_code == 401
     bad = hub.anon.get(f"/v1/cases/{case_id}", headers={"Authorization": "Bearer nope"})
@@ -110,8 +121,10 @@ def test_another_court_cannot_see_the_case_or_inquiry(hub: HubClient) -> None:
 
 def test_inquiry_about_someone_not_a_debtor_is_refused_with_reason(hub: HubClient) -> None:
     case_id = hub.create_case([RICH])
-    r = hub.court_a.post("/v1/inquiries", json={"case_id": case_id, "debtor": {
-        "id_type": "resident_id", "id_number": STRANGER["id_number"]}})
+    r = hub.court_a.post(
+        "/v1/inquiries",
+        json={"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": STRANGER["id_number"]}},
+    )
     assert r.status_code == 422
     detail = r.json()["detail"][0]
     assert detail["loc"] == ["body", "debtor"]
@@ -121,20 +134,31 @@ def test_inquiry_about_someone_not_a_debtor_is_refused_with_reason(hub: HubClien
 @pytest.mark.parametrize(
     ("body_change", "loc", "reason"),
     [
-        ({"debtors": [{"name": "张伟", "id_type": "resident_id", "id_number": "110101198001010011"}]},
-         ["body", "debtors", 0, "id_number"], "check character mismatch"),
-        ({"debtors": [{"name": "张伟", "id_type": "resident_id", "id_number": "110101190002290012"}]},
-         ["body", "debtors", 0, "id_number"], "impossible birth date"),
+        (
+            {"debtors": [{"name": "张伟", "id_type": "resident_id", "id_number": "110101198001010011"}]},
+            ["body", "debtors", 0, "id_number"],
+            "check character mismatch",
+        ),
+        (
+            {"debtors": [{"name": "张伟", "id_type": "resident_id", "id_number": "110101190002290012"}]},
+            ["body", "debtors", 0, "id_number"],
+            "impossible birth date",
+        ),
         ({"amount_owed": 100.5}, ["body", "amount_owed"], "not a float"),
-        ({"case_number": "1234"}, ["body", "case_number"], "enforcement case number"),
+        ({"case_number": "2026 case 1234"}, ["body", "case_number"], "enforcement case number"),
         ({"debtors": []}, ["body", "debtors"], "at least 1"),
     ],
 )
 def test_bad_case_bodies_get_422_naming_field_and_reason(
     hub: HubClient, body_change: dict[str, object], loc: list[object], reason: str
 ) -> None:
-    body = {"case_number": "(2026)鄂0111执1234号", "applicant": {"name": "甲"}, "debtors": [RICH],
-            "amount_owed": "100.00", **body_change}
+    body = {
+        "case_number": "(2026)鄂0111执1234号",
+        "applicant": {"name": "甲"},
+        "debtors": [RICH],
+        "amount_owed": "100.00",
+        **body_change,
+    }
     r = hub.court_a.post("/v1/cases", json=body)
     assert r.status_code == 422, r.text
     errors = r.json()["detail"]
@@ -143,8 +167,14 @@ def test_bad_case_bodies_get_422_naming_field_and_reason(
 
 def test_unknown_agency_and_malformed_json_are_4xx(hub: HubClient) -> None:
     case_id = hub.create_case([RICH])
-    r = hub.court_a.post("/v1/inquiries", json={"case_id": case_id, "debtor": {
-        "id_type": "resident_id", "id_number": RICH["id_number"]}, "agencies": ["bank:nosuch"]})
+    r = hub.court_a.post(
+        "/v1/inquiries",
+        json={
+            "case_id": case_id,
+            "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]},
+            "agencies": ["bank:nosuch"],
+        },
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "agencies"]
     r = hub.court_a.post("/v1/inquiries", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422

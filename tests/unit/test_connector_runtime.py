@@ -49,26 +49,40 @@ class EchoBank(AgencyAdapter):
         return {"X-Client-Secret": self._credential}
 
     async def inquire(self, client: httpx.AsyncClient, request: AgencyRequest) -> InquiryAnswer:
-        r = await client.post(self.url("/accounts"), json={"id": request.subject.id_number},
-                              headers=self.auth_headers())
+        r = await client.post(
+            self.url("/accounts"), json={"id": request.subject.id_number}, headers=self.auth_headers()
+        )
         self.classify_response(r)
         try:
             rows = r.json()["accounts"]
         except (ValueError, KeyError) as e:
             raise PermanentRegistryError(self.agency, f"unparseable reply: {e}") from None
-        return InquiryAnswer(records=[
-            DepositAsset(agency=self.agency, ref=row["no"], value=row["balance"],
-                         owner=RegistryOwner(name=row["name"], id_type="resident_id", id_number=row["id"]))
-            for row in rows
-        ])
+        return InquiryAnswer(
+            records=[
+                DepositAsset(
+                    agency=self.agency,
+                    ref=row["no"],
+                    value=row["balance"],
+                    owner=RegistryOwner(name=row["name"], id_type="resident_id", id_number=row["id"]),
+                )
+                for row in rows
+            ]
+        )
 
 
 def request(deadline_s: float = 30) -> AgencyRequest:
     subject = Party(name="赵德明", id_type="resident_id", id_number="110101198001010010")
-    return AgencyRequest(request_id="inq_1/bank:icbc", inquiry_id="inq_1", case_id="case_1", court_id="court-a",
-                         agency="bank:icbc", subject=subject,
-                         identifiers=[IdentifierForm(id_type="resident_id", id_number=subject.id_number)],
-                         deadline=NOW + dt.timedelta(seconds=deadline_s), idempotency_key="k1")
+    return AgencyRequest(
+        request_id="inq_1/bank:icbc",
+        inquiry_id="inq_1",
+        case_id="case_1",
+        court_id="court-a",
+        agency="bank:icbc",
+        subject=subject,
+        identifiers=[IdentifierForm(id_type="resident_id", id_number=subject.id_number)],
+        deadline=NOW + dt.timedelta(seconds=deadline_s),
+        idempotency_key="k1",
+    )
 
 
 def runner(handler: Any, sleeps: list[float] | None = None) -> tuple[ConnectorRunner, RecordingProducer]:
@@ -79,9 +93,14 @@ def runner(handler: Any, sleeps: list[float] | None = None) -> tuple[ConnectorRu
         recorded.append(s)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    r = ConnectorRunner(EchoBank("http://bank.test", "s3cret"), HubSettings(), producer=producer,  # type: ignore[arg-type]
-                        client=client, clock=FakeClock(),
-                        retry=RetryPolicy(max_attempts=4, initial=0.1, maximum=1.0, sleep=sleep))
+    r = ConnectorRunner(
+        EchoBank("http://bank.test", "s3cret"),
+        HubSettings(),
+        producer=producer,  # type: ignore[arg-type]
+        client=client,
+        clock=FakeClock(),
+        retry=RetryPolicy(max_attempts=4, initial=0.1, maximum=1.0, sleep=sleep),
+    )
     return r, producer
 
 
@@ -102,8 +121,14 @@ def test_offset_tracker_commits_only_the_contiguous_prefix() -> None:
 def test_answer_is_published_as_response() -> None:
     def handler(req: httpx.Request) -> httpx.Response:
         assert req.headers["X-Client-Secret"] == "s3cret"
-        return httpx.Response(200, json={"accounts": [
-            {"no": "622201", "balance": "100.50", "name": "赵德明", "id": "110101198001010010"}]})
+        return httpx.Response(
+            200,
+            json={
+                "accounts": [
+                    {"no": "622201", "balance": "100.50", "name": "赵德明", "id": "110101198001010010"}
+                ]
+            },
+        )
 
     r, producer = runner(handler)
     resp = asyncio.run(r.handle(encode(request())))
@@ -114,11 +139,15 @@ def test_answer_is_published_as_response() -> None:
 
 
 def test_transient_errors_are_retried_honouring_retry_after() -> None:
-    calls = iter([httpx.Response(503, text="busy", headers={"Retry-After": "2"}),
-                  httpx.Response(429, text="slow down"),
-                  httpx.Response(200, json={"accounts": []})])
+    calls = iter(
+        [
+            httpx.Response(503, text="busy", headers={"Retry-After": "2"}),
+            httpx.Response(429, text="slow down"),
+            httpx.Response(200, json={"accounts": []}),
+        ]
+    )
     sleeps: list[float] = []
-    r, producer = runner(lambda req: next(calls), sleeps)
+    r, _producer = runner(lambda req: next(calls), sleeps)
     resp = asyncio.run(r.handle(encode(request())))
     assert resp is not None and resp.status == "no_record" and resp.attempts == 3
     assert sleeps[0] >= 2.0, "Retry-After is a floor for the wait"
@@ -141,7 +170,7 @@ def test_outage_exhausts_retries_then_reports_unavailable_and_dead_letters() -> 
 
 def test_client_errors_are_not_retried() -> None:
     sleeps: list[float] = []
-    r, producer = runner(lambda req: httpx.Response(400, text="bad field"), sleeps)
+    r, _producer = runner(lambda req: httpx.Response(400, text="bad field"), sleeps)
     resp = asyncio.run(r.handle(encode(request())))
     assert resp is not None and resp.status == "failed" and resp.attempts == 1
     assert sleeps == []

@@ -12,18 +12,38 @@ DEBTOR = Party(name="赵德明", id_type="resident_id", id_number="1101011980010
 
 
 def opened(agencies: list[str]) -> InquiryOpened:
-    return InquiryOpened(inquiry_id="inq_1", case_id="case_1", court_id="court-a", debtor=DEBTOR,
-                         agencies=agencies, deadline=T0 + dt.timedelta(seconds=30), opened_at=T0)
+    return InquiryOpened(
+        inquiry_id="inq_1",
+        case_id="case_1",
+        court_id="court-a",
+        debtor=DEBTOR,
+        agencies=agencies,
+        deadline=T0 + dt.timedelta(seconds=30),
+        opened_at=T0,
+    )
 
 
 def response(agency: str, status: str = "answered", records: list[dict] | None = None) -> AgencyResponse:
-    return AgencyResponse(request_id=f"inq_1/{agency}", inquiry_id="inq_1", case_id="case_1", agency=agency,
-                          status=status, records=records or [], responded_at=T0, idempotency_key=f"k/{agency}")
+    return AgencyResponse(
+        request_id=f"inq_1/{agency}",
+        inquiry_id="inq_1",
+        case_id="case_1",
+        agency=agency,
+        status=status,
+        records=records or [],
+        responded_at=T0,
+        idempotency_key=f"k/{agency}",
+    )
 
 
 def deposit(ref: str, id_number: str, value: str = "100.00") -> dict:
-    return {"kind": "deposit", "agency": "bank:icbc", "ref": ref, "value": value,
-            "owner": {"name": "赵德明", "id_type": "resident_id", "id_number": id_number}}
+    return {
+        "kind": "deposit",
+        "agency": "bank:icbc",
+        "ref": ref,
+        "value": value,
+        "owner": {"name": "赵德明", "id_type": "resident_id", "id_number": id_number},
+    }
 
 
 def test_complete_when_every_agency_answers_in_any_order() -> None:
@@ -79,8 +99,9 @@ def test_other_peoples_records_are_excluded_and_counted() -> None:
     s = st.new_state()
     st.apply_opened(s, opened(["bank:icbc"]))
     homonym = "110101198502020012"
-    st.apply_response(s, response("bank:icbc", records=[deposit("MINE", DEBTOR.id_number),
-                                                         deposit("THEIRS", homonym)]))
+    st.apply_response(
+        s, response("bank:icbc", records=[deposit("MINE", DEBTOR.id_number), deposit("THEIRS", homonym)])
+    )
     result = st.build_result(s, court_id="court-a", now=T0)
     assert [a.ref for a in result.assets] == ["MINE"]
     assert result.agencies["bank:icbc"].excluded_non_matches == 1

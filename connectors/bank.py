@@ -1,0 +1,104 @@
+"""Banks: one inquiry standard shared by every bank, one registry (and credential) per bank.
+
+``POST /fi/v1/deposit-inquiries`` with ``{"customer": {"name", "documents": [{"type", "number"}]},
+"cursor", "limit"}``; headers ``X-Client-Id`` and ``X-Client-Secret``; follow ``next_cursor``
+until null. Errors: ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from hub.errors import PermanentRegistryError
+from hub.masking import mask_text
+from schemas.models import AgencyRequest, DepositAsset, ExistingControl, RegistryOwner
+
+from .adapter import AgencyAdapter, InquiryAnswer
+
+__all__ = ["BankAdapter"]
+
+LIMIT = 20
+CLIENT_ID = "enforcement-hub"
+_DOC_TYPES = {"resident_id": "101", "uscc": "201", "org_code": "202", "business_reg_no": "203"}
+_ID_TYPES: dict[str | None, str] = {v: k for k, v in _DOC_TYPES.items()}
+
+
+class BankAdapter(AgencyAdapter):
+    def __init__(self, code: str, base_url: str, credential: str) -> None:
+        super().__init__(base_url, credential)
+        self.code = code
+        self.agency = f"bank:{code}"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"X-Client-Id": CLIENT_ID, "X-Client-Secret": self._credential}
+
+    def _account(self, a: dict[str, Any]) -> DepositAsset:
+        h = a["holder"]
+        owner = RegistryOwner(
+            name=h["name"],
+            id_type=_ID_TYPES.get(h.get("docType"), h.get("docType")),
+            id_number=h.get("docNumber"),
+        )
+        controls = [
+            ExistingControl(
+                court=x["court"],
+                action=x["holdType"],
+                amount=x.get("amount"),
+                registered_at=x.get("placedAt"),
+                expires_at=x.get("expiresAt"),
+                position=x.get("queue"),
+                status=x["state"],
+            )
+            for x in a.get("holds", [])
+        ]
+        return DepositAsset(
+            agency=self.agency,
+            ref=a["accountNo"],
+            owner=owner,
+            value=a["balance"],
+            controls=controls,
+            account_type=a.get("productType"),
+            currency=a.get("currency") or "CNY",
+            branch=a.get("branchName"),
+            available=a.get("availableBalance"),
+        )
+
+    async def inquire(self, client: httpx.AsyncClient, request: AgencyRequest) -> InquiryAnswer:
+        documents = [
+            {"type": _DOC_TYPES.get(f.id_type, f.id_type), "number": f.id_number} for f in request.identifiers
+        ]
+        answer = InquiryAnswer()
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            body = {
+                "customer": {"name": request.subject.name, "documents": documents},
+                "cursor": cursor,
+                "limit": LIMIT,
+            }
+            response = await client.post(
+                self.url("/fi/v1/deposit-inquiries"), json=body, headers=self.auth_headers()
+            )
+            self.classify_response(response)
+            try:
+                reply = response.json()
+                answer.records.extend(self._account(a) for a in reply["accounts"])
+                cursor = reply["next_cursor"]
+                if cursor in seen:
+                    raise ValueError("next_cursor repeats: paging would never end")
+            except (ValueError, KeyError, TypeError) as e:
+                raise PermanentRegistryError(
+                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
+                ) from e
+            if cursor is None:
+                return answer
+            seen.add(cursor)
+
+    def error_message(self, response: httpx.Response) -> str:
+        try:
+            err = response.json()["error"]
+            return f"{err['code']}: {err['message']}"
+        except (ValueError, KeyError, TypeError):
+            return super().error_message(response)

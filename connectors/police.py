@@ -1,0 +1,107 @@
+"""Police (公安): household registration and vehicles.
+
+``GET /api/v2/persons`` with every identifier form as a repeated ``sfzh`` and the name as ``xm``;
+header ``X-Police-AppKey``; pages over persons (``page``/``rows``) until ``total`` is reached.
+Each person entry becomes a household :class:`PartyRecord` and each of their vehicles a
+:class:`VehicleAsset`, both with the owner as police recorded them. Errors: ``{"code", "msg"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+
+from hub.errors import PermanentRegistryError
+from hub.masking import mask_text
+from schemas.models import AgencyRequest, ExistingControl, PartyRecord, RegistryOwner, VehicleAsset
+
+from .adapter import AgencyAdapter, InquiryAnswer
+
+__all__ = ["PoliceAdapter"]
+
+ROWS = 20
+_ID_TYPES: dict[str | None, str] = {"A": "resident_id", "B": "org_code", "M": "uscc", "J": "business_reg_no"}
+
+
+def _owner(person: dict[str, Any]) -> RegistryOwner:
+    born = person.get("csrq")
+    return RegistryOwner(
+        name=person["xm"],
+        id_type=_ID_TYPES.get(person.get("zjlx"), person.get("zjlx")),
+        id_number=person.get("sfzh"),
+        birth_date=dt.datetime.strptime(born, "%Y%m%d").date() if born else None,
+        address=person.get("hjdz"),
+    )
+
+
+def _vehicle(v: dict[str, Any], owner: RegistryOwner) -> VehicleAsset:
+    controls = [
+        ExistingControl(
+            court=c["cfjg"],
+            action=c["cflx"],
+            status=c["zt"],
+            position=c.get("sx"),
+            registered_at=c.get("djsj"),
+            expires_at=c.get("jzsj"),
+        )
+        for c in v.get("cfxx", [])
+    ]
+    return VehicleAsset(
+        agency="police",
+        ref=v["hphm"],
+        owner=owner,
+        value=v["jz"],
+        controls=controls,
+        vin=v.get("clsbdh"),
+        brand_model=v.get("clpp"),
+        registered_on=v.get("ccdjrq"),
+    )
+
+
+class PoliceAdapter(AgencyAdapter):
+    agency = "police"
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"X-Police-AppKey": self._credential}
+
+    async def inquire(self, client: httpx.AsyncClient, request: AgencyRequest) -> InquiryAnswer:
+        query = [("sfzh", n) for n in dict.fromkeys(f.id_number for f in request.identifiers)]
+        query.append(("xm", request.subject.name))
+        answer = InquiryAnswer()
+        page = 1
+        while True:
+            response = await client.get(
+                self.url("/api/v2/persons"),
+                params=[*query, ("page", page), ("rows", ROWS)],
+                headers=self.auth_headers(),
+            )
+            self.classify_response(response)
+            try:
+                body = response.json()
+                if body["code"] != 0:
+                    raise ValueError(f"code {body['code']}: {body.get('msg')}")
+                data = body["data"]
+                for person in data["persons"]:
+                    owner = _owner(person)
+                    if person.get("hjdz"):
+                        answer.party_records.append(
+                            PartyRecord(kind="household", owner=owner, detail={"address": person["hjdz"]})
+                        )
+                    answer.records.extend(_vehicle(v, owner) for v in person.get("vehicles", []))
+                done = not data["persons"] or page * int(data["rows"]) >= int(data["total"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise PermanentRegistryError(
+                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
+                ) from e
+            if done:
+                return answer
+            page += 1
+
+    def error_message(self, response: httpx.Response) -> str:
+        try:
+            body = response.json()
+            return f"{body['code']} {body['msg']}"
+        except (ValueError, KeyError, TypeError):
+            return super().error_message(response)

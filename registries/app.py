@@ -1,0 +1,217 @@
+"""The FastAPI app of one mocked registry: its API, plus health, fault knobs, admin and stats.
+
+Faults exist so the hub's connectors can be tested against what real agencies do:
+
+- latency drawn per request from ``HUB_REGISTRY_LATENCY_MS`` (``fixed:MS``, ``uniform:LO:HI``,
+  ``lognormal:MEDIAN:SIGMA``);
+- with probability ``HUB_REGISTRY_ERROR_RATE`` a request gets a random fault: 503, 429 with a
+  small ``Retry-After``, or an answer slower than the connector's timeout;
+- an agency listed in ``HUB_REGISTRY_OUTAGE`` answers 503 to everything but ``/healthz``.
+
+``POST /_admin/faults`` changes them at run time (tests lift an outage without a restart) and
+``GET /_admin/stats`` counts requests; both need the registry's own credential. ``/healthz`` needs
+nothing and never fails, so a supervisor can tell "up but faulty" from "down".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from hub.errors import ConfigError
+from hub.settings import HubSettings
+from schemas.agencies import AgencyType, agency_type
+
+from .api import BadRequest, RegistryApi
+from .bank import BankApi
+from .commerce import CommerceApi
+from .land import LandApi
+from .police import PoliceApi
+from .real_estate import RealEstateApi
+from .store import RegistryData
+
+__all__ = ["Latency", "create_app"]
+
+_APIS: dict[AgencyType, type[RegistryApi]] = {
+    AgencyType.police: PoliceApi,
+    AgencyType.commerce: CommerceApi,
+    AgencyType.real_estate: RealEstateApi,
+    AgencyType.land: LandApi,
+    AgencyType.bank: BankApi,
+}
+FaultKind = Literal["unavailable", "throttled", "slow"]
+_ALL_FAULTS: tuple[FaultKind, ...] = ("unavailable", "throttled", "slow")
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency distribution in milliseconds, parsed from its settings spelling."""
+
+    spec: str
+    kind: str
+    a: float
+    b: float = 0.0
+
+    @classmethod
+    def parse(cls, spec: str) -> Latency:
+        kind, *args = spec.strip().split(":")
+        shapes = {"fixed": 1, "uniform": 2, "lognormal": 2}
+        try:
+            values = [float(x) for x in args]
+        except ValueError:
+            values = []
+        if (
+            kind not in shapes
+            or len(values) != shapes[kind]
+            or any(v < 0 or not math.isfinite(v) for v in values)
+        ):
+            raise ConfigError(f"latency {spec!r}: expected fixed:MS, uniform:LO:HI or lognormal:MEDIAN:SIGMA")
+        if kind == "uniform" and values[0] > values[1]:
+            raise ConfigError(f"latency {spec!r}: LO must not exceed HI")
+        return cls(spec, kind, *values)
+
+    def seconds(self, rng: random.Random) -> float:
+        if self.kind == "fixed":
+            ms = self.a
+        elif self.kind == "uniform":
+            ms = rng.uniform(self.a, self.b)
+        else:
+            ms = rng.lognormvariate(math.log(self.a), self.b) if self.a > 0 else 0.0
+        return ms / 1000
+
+
+@dataclass
+class _Faults:
+    outage: bool
+    error_rate: float
+    latency: Latency
+    kinds: tuple[FaultKind, ...]
+    slow_seconds: float
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "outage": self.outage,
+            "error_rate": self.error_rate,
+            "latency_ms": self.latency.spec,
+            "error_kinds": list(self.kinds),
+            "slow_seconds": self.slow_seconds,
+        }
+
+
+class FaultUpdate(BaseModel):
+    """Body of ``POST /_admin/faults``; omitted fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+    outage: bool | None = None
+    error_rate: float | None = Field(None, ge=0, le=1)
+    latency_ms: str | None = None
+    error_kinds: list[FaultKind] | None = Field(None, min_length=1)
+    slow_seconds: float | None = Field(None, ge=0)
+
+
+def create_app(agency: str, data: RegistryData, settings: HubSettings) -> FastAPI:
+    """The registry of ``agency`` over what ``data`` holds for it, with the faults ``settings`` set."""
+    api = _APIS[agency_type(agency)](agency, data.store(agency), settings.registry_credential(agency))
+    faults = _Faults(
+        outage=agency in settings.outage_agencies,
+        error_rate=settings.registry_error_rate,
+        latency=Latency.parse(settings.registry_latency_ms),
+        kinds=_ALL_FAULTS,
+        # long enough that the connector's own timeout fires first
+        slow_seconds=settings.connector_timeout_seconds + 1.0,
+    )
+    rng = random.Random(f"{settings.registry_seed}:{agency}")
+    stats: Counter[str] = Counter()
+    app = FastAPI(title=f"mock registry {agency}", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(api.router())
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(request: Request, exc: BadRequest) -> Response:
+        return api.error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return api.error(400, f"invalid request: {where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return api.error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    async def guarded(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        await asyncio.sleep(faults.latency.seconds(rng))
+        if faults.outage:
+            return api.error(503, f"{agency} registry is unavailable (outage)")
+        if not api.authenticated(request):
+            return api.error(401, "credential refused")
+        if faults.error_rate and rng.random() < faults.error_rate:
+            fault = rng.choice(faults.kinds)
+            if fault == "unavailable":
+                return api.error(503, "temporarily unavailable", {"Retry-After": str(rng.randint(0, 2))})
+            if fault == "throttled":
+                return api.error(429, "too many requests", {"Retry-After": str(rng.randint(0, 2))})
+            await asyncio.sleep(faults.slow_seconds)
+        return await call_next(request)
+
+    @app.middleware("http")
+    async def _faults_and_stats(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path == "/healthz":
+            return await call_next(request)
+        if path.startswith("/_admin/"):  # exempt from faults (so an outage can be lifted) and from stats
+            return (
+                await call_next(request)
+                if api.authenticated(request)
+                else api.error(401, "credential refused")
+            )
+        response = await guarded(request, call_next)
+        stats["requests"] += 1
+        stats[f"status:{response.status_code}"] += 1
+        stats[f"path:{path}"] += 1
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "agency": agency, "records": len(api.store)}
+
+    @app.post("/_admin/faults")
+    def set_faults(update: FaultUpdate) -> dict[str, Any]:
+        if update.outage is not None:
+            faults.outage = update.outage
+        if update.error_rate is not None:
+            faults.error_rate = update.error_rate
+        if update.latency_ms is not None:
+            try:
+                faults.latency = Latency.parse(update.latency_ms)
+            except ConfigError as e:
+                raise BadRequest(str(e)) from None
+        if update.error_kinds is not None:
+            faults.kinds = tuple(update.error_kinds)
+        if update.slow_seconds is not None:
+            faults.slow_seconds = update.slow_seconds
+        return faults.public()
+
+    @app.get("/_admin/stats")
+    def get_stats() -> dict[str, Any]:
+        return {
+            "agency": agency,
+            "requests": stats["requests"],
+            "by_status": {k.removeprefix("status:"): v for k, v in stats.items() if k.startswith("status:")},
+            "by_path": {k.removeprefix("path:"): v for k, v in stats.items() if k.startswith("path:")},
+            "faults": faults.public(),
+        }
+
+    return app
