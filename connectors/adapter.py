@@ -20,7 +20,7 @@ from hub.errors import (
     RegistryUnavailable,
     TransientRegistryError,
 )
-from schemas.models import AgencyRequest, AssetRecord, PartyRecord
+from schemas.models import AgencyRequest, AssetRecord, ControlCommand, ControlOutcome, PartyRecord
 
 __all__ = ["AgencyAdapter", "InquiryAnswer", "parse_retry_after"]
 
@@ -66,6 +66,16 @@ class AgencyAdapter(ABC):
         that cannot be parsed. Do not retry here: the runtime retries the whole call.
         """
 
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        """Execute one control order through the registry's API and report what it did.
+
+        An agency's refusal (already released, amount above the frozen sum, …) is not an error:
+        it is an outcome ``rejected`` with the agency's reason. Replies are classified as for
+        ``inquire``. The registry is idempotent by ``command.order_id``: a repeat returns the
+        first outcome and changes nothing.
+        """
+        raise NotImplementedError(f"{self.agency} does not execute control orders")
+
     def error_message(self, response: httpx.Response) -> str:
         """Extract the registry's error text from its own error format (override per agency)."""
         return response.text[:300]
@@ -98,3 +108,4 @@ class AgencyAdapter(ABC):
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
+

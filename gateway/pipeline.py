@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -70,6 +71,7 @@ class ReadModel:
         )
         self.assigned = False
         self.results = 0
+        self._waiters: dict[str, list[asyncio.Event]] = {}
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -82,20 +84,46 @@ class ReadModel:
             batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
             if self.consumer.assignment():
                 self.assigned = True
+            results: list[dict[str, Any]] = []
             for tp, messages in batch.items():
                 for msg in messages:
-                    await self._apply(tp.topic, msg.value)
+                    result = await self._decode(tp.topic, msg.value)
+                    if result is not None:
+                        results.append(result)
+            if results:
+                # one transaction per fetched batch: a commit per result capped the hub's throughput
+                changed = await self.db.store_results(results)
+                self.results += len(results)
+                for inquiry_id in changed:
+                    self._notify(inquiry_id)
             if batch:
                 await self.consumer.commit()
 
-    async def _apply(self, topic: str, value: bytes | None) -> None:
+    def _notify(self, inquiry_id: str) -> None:
+        for event in self._waiters.pop(inquiry_id, []):
+            event.set()
+
+    async def wait_for_change(self, inquiry_id: str, timeout: float) -> None:
+        """Return when this replica stores a change of the inquiry's result, or after ``timeout`` s."""
+        event = asyncio.Event()
+        self._waiters.setdefault(inquiry_id, []).append(event)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            waiters = self._waiters.get(inquiry_id, [])
+            if event in waiters:
+                waiters.remove(event)
+            if not waiters:
+                self._waiters.pop(inquiry_id, None)
+
+    async def _decode(self, topic: str, value: bytes | None) -> dict[str, Any] | None:
         if topic == DEAD_LETTERS:
             try:
                 letter = decode(topic, value)
                 await self.db.add_dead_letter(letter.model_dump(mode="json"))
             except CodecError as e:
                 log.error("unreadable dead letter skipped: %s", e)
-            return
+            return None
         try:
             result = decode(topic, value)
         except CodecError as e:
@@ -109,6 +137,5 @@ class ReadModel:
                     "value": (value or b"").decode(errors="replace")[:4000],
                 }
             )
-            return
-        await self.db.store_result(json.loads(result.model_dump_json()))
-        self.results += 1
+            return None
+        return cast(dict[str, Any], json.loads(result.model_dump_json()))

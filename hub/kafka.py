@@ -43,8 +43,24 @@ def hub_topics(settings: HubSettings) -> list[str]:
     return fixed + [agency_requests_topic(a) for a in settings.agencies]
 
 
+async def _port_open(host: str, port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
 async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+    """Wait until the broker answers metadata requests (first the port, quietly, then Kafka itself)."""
     deadline = asyncio.get_running_loop().time() + timeout
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    while not await _port_open(host, int(port)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no broker listening at {bootstrap}")
+        await asyncio.sleep(0.1)
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
         try:

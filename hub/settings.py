@@ -46,6 +46,8 @@ class HubSettings(BaseSettings):
     group_heartbeat_interval_ms: int = 3_000
     group_rebalance_timeout_ms: int = 10_000
     group_max_poll_interval_ms: int = 30_000
+    # how long a fetch may wait for data; each Kafka hop can cost up to this much latency
+    fetch_max_wait_ms: int = Field(100, ge=10, le=5000)
 
     # --- gateway and courts
     gateway_host: str = "127.0.0.1"
@@ -55,6 +57,7 @@ class HubSettings(BaseSettings):
     court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
 
     # --- internal service endpoints (health and stats)
+    service_host: str = Field("127.0.0.1", description="interface the connectors' and streams' health servers bind")
     connectors_port: int = 8090
     streams_port: int = 8091
     connectors_url: str | None = Field(None, description="default http://127.0.0.1:<connectors_port>")
@@ -167,6 +170,7 @@ class HubSettings(BaseSettings):
             "heartbeat_interval_ms": self.group_heartbeat_interval_ms,
             "rebalance_timeout_ms": self.group_rebalance_timeout_ms,
             "max_poll_interval_ms": self.group_max_poll_interval_ms,
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
         }
 
 

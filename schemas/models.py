@@ -415,3 +415,69 @@ class DeadLetter(_Message):
     reason: str
     failed_at: dt.datetime
     context: dict[str, str] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- control orders (Kafka)
+
+ControlAction = Literal["freeze", "seize", "deduct", "renew", "release", "expire"]
+ControlOutcomeKind = Literal[
+    "effective", "waiting", "partial", "rejected", "renewed", "released", "deducted", "expired"
+]
+
+
+class ControlCommand(_Message):
+    """What the hub asks an agency to do to one asset (``hub.agency.<agency>.controls``).
+
+    ``freeze``/``seize`` register a new control; ``renew``, ``release``, ``deduct`` and ``expire``
+    act on the agency's ``control_id`` returned earlier. ``expire`` is the hub's expiry notice: the
+    hub's clock decided the control's period ended, and the agency lapses it (idempotent).
+    """
+
+    order_id: str = Field(description="the hub's order id; the agency's idempotency key")
+    case_id: str
+    court_id: str
+    case_number: str
+    agency: str
+    asset_kind: AssetKind
+    asset_ref: str
+    action: ControlAction
+    amount: Money | None = None
+    control_id: str | None = None
+    period_days: int | None = Field(default=None, description="legal period asked for (freeze/seize/renew)")
+    approved_by: str
+    requested_at: dt.datetime
+    idempotency_key: str
+
+
+class PromotedControl(_Message):
+    """A waiting control that took effect because an earlier one was released or expired."""
+
+    control_id: str
+    order_id: str | None = None
+    case_id: str | None = None
+    court: str
+    amount_controlled: Money | None = None
+    effective_at: dt.datetime
+    expires_at: dt.datetime | None = None
+
+
+class ControlOutcome(_Message):
+    """What the agency did (``hub.control.results``, keyed by case id)."""
+
+    order_id: str
+    case_id: str
+    court_id: str
+    agency: str
+    asset_ref: str
+    action: ControlAction
+    outcome: ControlOutcomeKind
+    control_id: str | None = None
+    position: int | None = Field(default=None, description="0 = in effect; n = n-th in the waiting queue")
+    amount_controlled: Money | None = None
+    amount_deducted: Money | None = None
+    effective_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    reason: str | None = None
+    promoted: list[PromotedControl] = Field(default_factory=list)
+    decided_at: dt.datetime
+    idempotency_key: str

@@ -14,6 +14,8 @@ from .agencies import agency_slug
 from .models import (
     AgencyRequest,
     AgencyResponse,
+    ControlCommand,
+    ControlOutcome,
     CourtCommand,
     DeadLetter,
     DeadlineReached,
@@ -28,6 +30,10 @@ __all__ = [
     "INQUIRY_DEADLINES",
     "INQUIRY_OPENED",
     "INQUIRY_RESULTS",
+    "CONTROL_ORDERS",
+    "CONTROL_RESULTS",
+    "COURT_OUTCOMES",
+    "agency_controls_topic",
     "agency_requests_topic",
     "model_for_topic",
 ]
@@ -38,12 +44,20 @@ INQUIRY_DEADLINES = "hub.inquiry.deadlines"
 AGENCY_RESPONSES = "hub.agency.responses"
 INQUIRY_RESULTS = "hub.inquiry.results"
 DEAD_LETTERS = "hub.deadletters"
+CONTROL_ORDERS = "hub.control.orders"
+CONTROL_RESULTS = "hub.control.results"
+COURT_OUTCOMES = "hub.court.outcomes"
 _AGENCY_REQUESTS_PREFIX = "hub.agency."
 _AGENCY_REQUESTS_SUFFIX = ".requests"
+_AGENCY_CONTROLS_SUFFIX = ".controls"
 
 
 def agency_requests_topic(agency: str) -> str:
     return f"{_AGENCY_REQUESTS_PREFIX}{agency_slug(agency)}{_AGENCY_REQUESTS_SUFFIX}"
+
+
+def agency_controls_topic(agency: str) -> str:
+    return f"{_AGENCY_REQUESTS_PREFIX}{agency_slug(agency)}{_AGENCY_CONTROLS_SUFFIX}"
 
 
 _FIXED: dict[str, Any] = {
@@ -53,8 +67,10 @@ _FIXED: dict[str, Any] = {
     AGENCY_RESPONSES: TypeAdapter(AgencyResponse),
     INQUIRY_RESULTS: TypeAdapter(InquiryResult),
     DEAD_LETTERS: TypeAdapter(DeadLetter),
+    CONTROL_RESULTS: TypeAdapter(ControlOutcome),
 }
 _AGENCY_REQUEST = TypeAdapter(AgencyRequest)
+_CONTROL_COMMAND = TypeAdapter(ControlCommand)
 
 
 def model_for_topic(topic: str) -> TypeAdapter[Any]:
@@ -62,4 +78,6 @@ def model_for_topic(topic: str) -> TypeAdapter[Any]:
         return _FIXED[topic]
     if topic.startswith(_AGENCY_REQUESTS_PREFIX) and topic.endswith(_AGENCY_REQUESTS_SUFFIX):
         return _AGENCY_REQUEST
+    if topic.startswith(_AGENCY_REQUESTS_PREFIX) and topic.endswith(_AGENCY_CONTROLS_SUFFIX):
+        return _CONTROL_COMMAND
     raise KeyError(f"no model for topic {topic!r}")

@@ -38,7 +38,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def drive(
-    gateway: str, token: str, debtors: list[dict[str, str]], concurrency: int, poll: float
+    gateway: str, token: str, debtors: list[dict[str, str]], concurrency: int, poll_wait: float
 ) -> tuple[list[float], dict[str, int], float]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency * 2)
@@ -73,8 +73,7 @@ async def drive(
                 r.raise_for_status()
                 inquiry_id = r.json()["inquiry_id"]
                 while True:
-                    await asyncio.sleep(poll)
-                    body = (await client.get(f"/v1/inquiries/{inquiry_id}")).json()
+                    body = (await client.get(f"/v1/inquiries/{inquiry_id}", params={"wait": poll_wait})).json()
                     if body["status"] != "pending":
                         latencies.append(time.perf_counter() - t0)
                         statuses[body["status"]] = statuses.get(body["status"], 0) + 1
@@ -93,7 +92,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=20000, help="people in the registries' population")
     ap.add_argument("--seed", type=int, default=HubSettings().registry_seed)
     ap.add_argument("--latency", default="lognormal:120:0.6", help="registry latency distribution")
-    ap.add_argument("--poll", type=float, default=0.1, help="seconds between result polls")
+    ap.add_argument("--wait", type=float, default=20, help="long-poll wait of each result request (s)")
     ap.add_argument("--gateway", help="use a running hub at this URL")
     ap.add_argument("--token", help="court bearer token for --gateway")
     args = ap.parse_args()
@@ -131,7 +130,7 @@ def main() -> None:
         token = next(iter(hub.settings.tokens_by_court.values()))
     try:
         latencies, statuses, elapsed = asyncio.run(
-            drive(gateway, token, debtors, args.concurrency, args.poll)
+            drive(gateway, token, debtors, args.concurrency, args.wait)
         )
     finally:
         if hub is not None:

@@ -18,10 +18,12 @@ the dead-letter topic with its reason instead of being dropped by faust's deseri
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiokafka
 import faust
 from faust.types import EventT
 
@@ -59,6 +61,21 @@ settings: HubSettings = get_settings()
 (settings.state_dir / "streams").mkdir(parents=True, exist_ok=True)
 clock = SystemClock(settings.clock_offset_seconds)
 
+def _bounded_fetch_wait(max_wait_ms: int) -> None:
+    """faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; each hop of an inquiry through
+    the streams could then wait that long for data. Clamp it to the hub's setting."""
+    original = aiokafka.AIOKafkaConsumer.__init__
+
+    @functools.wraps(original)
+    def init(self: aiokafka.AIOKafkaConsumer, *args: Any, **kwargs: Any) -> None:
+        kwargs["fetch_max_wait_ms"] = min(kwargs.get("fetch_max_wait_ms", 500), max_wait_ms)
+        original(self, *args, **kwargs)
+
+    aiokafka.AIOKafkaConsumer.__init__ = init  # type: ignore[method-assign]
+
+
+_bounded_fetch_wait(settings.fetch_max_wait_ms)
+
 app = faust.App(
     "hub-streams",
     broker=[f"kafka://{h}" for h in settings.bootstrap.split(",")],
@@ -71,7 +88,7 @@ app = faust.App(
     broker_rebalance_timeout=settings.group_rebalance_timeout_ms / 1000,
     broker_max_poll_interval=settings.group_max_poll_interval_ms / 1000,
     web_enabled=True,
-    web_host="127.0.0.1",
+    web_host=settings.service_host,
     web_port=settings.streams_port,
     web_in_thread=False,
     producer_acks=-1,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 
 from schemas.agencies import expand_agencies
@@ -88,10 +89,26 @@ async def create_inquiry(
 
 
 @router.get("/{inquiry_id}", summary="An inquiry's status per agency and the linked assets")
-async def get_inquiry(inquiry_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
+async def get_inquiry(
+    inquiry_id: str,
+    court_id: CourtId,
+    db: Db,
+    request: Request,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="long poll: while pending, wait up to this many seconds for a change")
+    ] = 0,
+    version: Annotated[int | None, Query(ge=0, description="with wait: the version already seen")] = None,
+) -> dict[str, Any]:
     row = await db.get_inquiry(inquiry_id, court_id)
     if row is None:
         raise not_found("inquiry", inquiry_id)
+    seen = row.version if version is None else version
+    deadline = time.monotonic() + wait
+    read_model = request.app.state.read_model
+    while row.status == "pending" and row.version <= seen and (left := deadline - time.monotonic()) > 0:
+        # woken by this replica's read model, or re-read each second (another replica may store it)
+        await read_model.wait_for_change(inquiry_id, min(left, 1.0))
+        row = await db.get_inquiry(inquiry_id, court_id) or row
     if row.result:
         return {**row.result, "requested": row.request}
     return {
