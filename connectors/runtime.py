@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from hub.clock import Clock, SystemClock
+from hub.clock import Clock, clock_from_settings
 from hub.errors import PermanentRegistryError, RegistryUnavailable
 from hub.kafka import make_consumer
 from hub.masking import mask_text
@@ -128,7 +128,7 @@ class ConnectorRunner:
         self.settings = settings
         self.producer = producer
         self.client = client
-        self.clock = clock or SystemClock(settings.clock_offset_seconds)
+        self.clock = clock or clock_from_settings(settings)
         self.retry = retry or RetryPolicy(
             max_attempts=settings.connector_max_attempts,
             initial=settings.connector_backoff_initial,

@@ -90,6 +90,7 @@ class HubSettings(BaseSettings):
 
     # --- time
     clock_offset_seconds: float = Field(0.0, description="shift of the hub's clock (simulations)")
+    clock_file: Path | None = Field(None, description="file holding an extra clock offset in seconds, re-read on change")
 
     @field_validator("court_tokens", "court_judges", "banks", "registry_outage")
     @classmethod

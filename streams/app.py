@@ -27,7 +27,7 @@ import aiokafka
 import faust
 from faust.types import EventT
 
-from hub.clock import SystemClock
+from hub.clock import clock_from_settings
 from hub.masking import mask_text
 from hub.settings import HubSettings, get_settings
 from schemas.agencies import agency_type
@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 settings: HubSettings = get_settings()
 (settings.state_dir / "streams").mkdir(parents=True, exist_ok=True)
-clock = SystemClock(settings.clock_offset_seconds)
+clock = clock_from_settings(settings)
 
 def _bounded_fetch_wait(max_wait_ms: int) -> None:
     """faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; each hop of an inquiry through
