@@ -3,19 +3,32 @@
 ``POST /fi/v1/deposit-inquiries`` with ``{"customer": {"name", "documents": [{"type", "number"}]},
 "cursor", "limit"}``; headers ``X-Client-Id`` and ``X-Client-Secret``; follow ``next_cursor``
 until null. Errors: ``{"error": {"code", "message"}}``.
+
+Control orders carry the order id as the ``Idempotency-Key`` header: ``POST /fi/v1/freezes`` and
+``POST /fi/v1/freezes/{holdId}/deduct|renew|release|expire``; the reply's ``status`` is the outcome.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import AgencyRequest, DepositAsset, ExistingControl, RegistryOwner
+from schemas.models import (
+    AgencyRequest,
+    ControlCommand,
+    ControlOutcome,
+    DepositAsset,
+    ExistingControl,
+    PromotedControl,
+    RegistryOwner,
+)
 
 from .adapter import AgencyAdapter, InquiryAnswer
+from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
 
 __all__ = ["BankAdapter"]
 
@@ -43,6 +56,7 @@ class BankAdapter(AgencyAdapter):
         )
         controls = [
             ExistingControl(
+                control_id=x.get("holdId"),
                 court=x["court"],
                 action=x["holdType"],
                 amount=x.get("amount"),
@@ -95,6 +109,55 @@ class BankAdapter(AgencyAdapter):
             if cursor is None:
                 return answer
             seen.add(cursor)
+
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        body: dict[str, Any] = {
+            "accountNo": command.asset_ref,
+            "court": command.court_id,
+            "caseNumber": command.case_number,
+            "caseId": command.case_id,
+            "amount": f"{command.amount:.2f}" if command.amount is not None else None,
+            "periodDays": command.period_days,
+            "approvedBy": command.approved_by,
+        }
+        if command.action in REGISTERING:
+            body["holdType"] = command.action
+            path = "/fi/v1/freezes"
+        else:
+            path = f"/fi/v1/freezes/{quote(control_id_of(self, command), safe='')}/{command.action}"
+        headers = {**self.auth_headers(), "Idempotency-Key": command.order_id}
+        response = await client.post(self.url(path), json=body, headers=headers)
+        self.classify_response(response)
+        try:
+            r = response.json()
+            check_echo(command, r["idempotencyKey"])
+            return outcome(
+                self,
+                command,
+                outcome=r["status"],
+                control_id=r.get("holdId"),
+                position=r.get("queue"),
+                amount_controlled=r.get("frozenAmount"),
+                amount_deducted=r.get("deductedAmount"),
+                effective_at=r.get("effectiveAt"),
+                expires_at=r.get("expiresAt"),
+                reason=r.get("message"),
+                promoted=[
+                    PromotedControl(
+                        control_id=p["holdId"],
+                        order_id=p.get("idempotencyKey"),
+                        case_id=p.get("caseId"),
+                        court=p["court"],
+                        amount_controlled=p.get("frozenAmount"),
+                        effective_at=p["effectiveAt"],
+                        expires_at=p.get("expiresAt"),
+                    )
+                    for p in r.get("promoted") or []
+                ],
+                decided_at=r["processedAt"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise unparseable(self, e) from e
 
     def error_message(self, response: httpx.Response) -> str:
         try:

@@ -4,20 +4,34 @@
 "pageNo", "pageSize"}``; header ``Authorization: AppCode <key>``; pages until ``total``.
 Capital comes in 万元 and is converted to yuan here. Errors: ``{"success": false, "errorCode",
 "errorMessage"}``.
+
+Control orders: ``POST /open/v1/equity/freezes`` (``measure`` FREEZE / SEIZE) and
+``POST /open/v1/equity/freezes/{freezeId}/renew|release|expire|deduct``, ``bizSeq`` = the order id,
+amounts in 万元 both ways; the reply's ``status`` (upper-case outcome) maps to the outcome.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import AgencyRequest, EquityAsset, ExistingControl, RegistryOwner
+from schemas.models import (
+    AgencyRequest,
+    ControlCommand,
+    ControlOutcome,
+    EquityAsset,
+    ExistingControl,
+    PromotedControl,
+    RegistryOwner,
+)
 
 from .adapter import AgencyAdapter, InquiryAnswer
+from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
 
 __all__ = ["CommerceAdapter"]
 
@@ -30,6 +44,10 @@ def _yuan(wan: str | None) -> Decimal | None:
     return Decimal(wan).scaleb(4) if wan is not None else None
 
 
+def _wan(yuan: Decimal | None) -> str | None:
+    return format(yuan.scaleb(-4), "f") if yuan is not None else None
+
+
 def _stake(s: dict[str, Any]) -> EquityAsset:
     owner = RegistryOwner(
         name=s["investorName"],
@@ -38,6 +56,7 @@ def _stake(s: dict[str, Any]) -> EquityAsset:
     )
     controls = [
         ExistingControl(
+            control_id=f.get("freezeId"),
             court=f["court"],
             action=f["type"],
             amount=_yuan(f.get("amountWan")),
@@ -95,6 +114,58 @@ class CommerceAdapter(AgencyAdapter):
             if done:
                 return answer
             page += 1
+
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        body: dict[str, Any] = {
+            "bizSeq": command.order_id,
+            "uniscId": command.asset_ref,
+            "court": command.court_id,
+            "caseNo": command.case_number,
+            "caseId": command.case_id,
+            "amountWan": _wan(command.amount),
+            "periodDays": command.period_days,
+            "approver": command.approved_by,
+        }
+        if command.action in REGISTERING:
+            body["measure"] = command.action.upper()
+            path = "/open/v1/equity/freezes"
+        else:
+            path = f"/open/v1/equity/freezes/{quote(control_id_of(self, command), safe='')}/{command.action}"
+        response = await client.post(self.url(path), json=body, headers=self.auth_headers())
+        self.classify_response(response)
+        try:
+            reply = response.json()
+            if reply.get("success") is not True:
+                raise ValueError(f"{reply.get('errorCode')}: {reply.get('errorMessage')}")
+            r = reply["result"]
+            check_echo(command, r["bizSeq"])
+            return outcome(
+                self,
+                command,
+                outcome=str(r["status"]).lower(),
+                control_id=r.get("freezeId"),
+                position=r.get("seq"),
+                amount_controlled=_yuan(r.get("amountWan")),
+                amount_deducted=_yuan(r.get("deductedWan")),
+                effective_at=r.get("effectiveDate"),
+                expires_at=r.get("expireDate"),
+                reason=r.get("remark"),
+                promoted=[
+                    PromotedControl(
+                        control_id=p["freezeId"],
+                        order_id=p.get("bizSeq"),
+                        case_id=p.get("caseId"),
+                        court=p["court"],
+                        amount_controlled=_yuan(p.get("amountWan")),
+                        effective_at=p["effectiveDate"],
+                        expires_at=p.get("expireDate"),
+                    )
+                    for p in r.get("promoted") or []
+                ],
+                decided_at=r["handledAt"],
+            )
+        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+            raise unparseable(self, e) from e
 
     def error_message(self, response: httpx.Response) -> str:
         try:

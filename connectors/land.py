@@ -3,6 +3,10 @@
 ``POST /landreg/query``, form-encoded: ``qlrmc`` (name), every identifier form as a repeated
 ``zjhm``, ``start``/``count`` paging until ``total``; header ``X-Api-Token``. Errors:
 ``{"result": "ERROR", "errCode", "errMsg"}`` (also possible with HTTP 200, which is refused here).
+
+Control orders, form-encoded: ``POST /landreg/seizure`` (``lx`` CF seize / DJ freeze) and
+``POST /landreg/seizure/change`` (``czlx`` XF renew / JF release / DQ expire / KH deduct, ``xzid``),
+``ywh`` = the order id; the reply's ``clzt`` code maps to the outcome.
 """
 
 from __future__ import annotations
@@ -13,14 +17,35 @@ import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import AgencyRequest, ExistingControl, LandUseRightAsset, RegistryOwner
+from schemas.models import (
+    AgencyRequest,
+    ControlCommand,
+    ControlOutcome,
+    ExistingControl,
+    LandUseRightAsset,
+    PromotedControl,
+    RegistryOwner,
+)
 
 from .adapter import AgencyAdapter, InquiryAnswer
+from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
 
 __all__ = ["LandAdapter"]
 
 COUNT = 20
 _ID_TYPES: dict[str | None, str] = {"1": "resident_id", "6": "org_code", "7": "business_reg_no", "8": "uscc"}
+_ACTION_CODES = {"seize": "CF", "freeze": "DJ"}
+_CHANGE_CODES = {"renew": "XF", "release": "JF", "expire": "DQ", "deduct": "KH"}
+_OUTCOMES = {
+    "SX": "effective",
+    "LH": "waiting",
+    "BF": "partial",
+    "JJ": "rejected",
+    "XF": "renewed",
+    "JF": "released",
+    "KH": "deducted",
+    "DQ": "expired",
+}
 
 
 def _right(r: dict[str, Any]) -> LandUseRightAsset:
@@ -29,6 +54,7 @@ def _right(r: dict[str, Any]) -> LandUseRightAsset:
     )
     controls = [
         ExistingControl(
+            control_id=x.get("xzid"),
             court=x["fy"],
             action=x["lx"],
             registered_at=x.get("djsj"),
@@ -78,6 +104,62 @@ class LandAdapter(AgencyAdapter):
                 ) from e
             if done:
                 return answer
+
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        form: dict[str, Any] = {
+            "ywh": command.order_id,
+            "zddm": command.asset_ref,
+            "fy": command.court_id,
+            "ah": command.case_number,
+            "ajid": command.case_id,
+            "spr": command.approved_by,
+        }
+        if command.amount is not None:
+            form["je"] = f"{command.amount:.2f}"
+        if command.period_days is not None:
+            form["qx"] = command.period_days
+        if command.action in REGISTERING:
+            form["lx"] = _ACTION_CODES[command.action]
+            path = "/landreg/seizure"
+        else:
+            form["xzid"] = control_id_of(self, command)
+            form["czlx"] = _CHANGE_CODES[command.action]
+            path = "/landreg/seizure/change"
+        form = {k: v for k, v in form.items() if v is not None}
+        response = await client.post(self.url(path), data=form, headers=self.auth_headers())
+        self.classify_response(response)
+        try:
+            r = response.json()
+            if r["result"] != "OK":
+                raise ValueError(f"{r.get('errCode')}: {r.get('errMsg')}")
+            check_echo(command, r["ywh"])
+            return outcome(
+                self,
+                command,
+                outcome=_OUTCOMES[r["clzt"]],
+                control_id=r.get("xzid"),
+                position=r.get("sx"),
+                amount_controlled=r.get("kzje"),
+                amount_deducted=r.get("khje"),
+                effective_at=r.get("sxsj"),
+                expires_at=r.get("jssj"),
+                reason=r.get("sm"),
+                promoted=[
+                    PromotedControl(
+                        control_id=p["xzid"],
+                        order_id=p.get("ywh"),
+                        case_id=p.get("ajid"),
+                        court=p["fy"],
+                        amount_controlled=p.get("kzje"),
+                        effective_at=p["sxsj"],
+                        expires_at=p.get("jssj"),
+                    )
+                    for p in r.get("dw") or []
+                ],
+                decided_at=r["clsj"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise unparseable(self, e) from e
 
     def error_message(self, response: httpx.Response) -> str:
         try:

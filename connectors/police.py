@@ -4,25 +4,51 @@
 header ``X-Police-AppKey``; pages over persons (``page``/``rows``) until ``total`` is reached.
 Each person entry becomes a household :class:`PartyRecord` and each of their vehicles a
 :class:`VehicleAsset`, both with the owner as police recorded them. Errors: ``{"code", "msg"}``.
+
+Control orders: ``POST /api/v2/vehicles/{hphm}/seizures`` (``cslx`` CF seize / DJ freeze) and
+``POST /api/v2/seizures/{cfid}/release|renew|expire|deduct``, ``qqdh`` = the order id; the reply's
+``jg`` code (SX, LH, BF, JJ, XF, JF, KH, DQ) maps to the outcome.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import AgencyRequest, ExistingControl, PartyRecord, RegistryOwner, VehicleAsset
+from schemas.models import (
+    AgencyRequest,
+    ControlCommand,
+    ControlOutcome,
+    ExistingControl,
+    PartyRecord,
+    PromotedControl,
+    RegistryOwner,
+    VehicleAsset,
+)
 
 from .adapter import AgencyAdapter, InquiryAnswer
+from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
 
 __all__ = ["PoliceAdapter"]
 
 ROWS = 20
 _ID_TYPES: dict[str | None, str] = {"A": "resident_id", "B": "org_code", "M": "uscc", "J": "business_reg_no"}
+_ACTION_CODES = {"seize": "CF", "freeze": "DJ"}
+_OUTCOMES = {
+    "SX": "effective",
+    "LH": "waiting",
+    "BF": "partial",
+    "JJ": "rejected",
+    "XF": "renewed",
+    "JF": "released",
+    "KH": "deducted",
+    "DQ": "expired",
+}
 
 
 def _owner(person: dict[str, Any]) -> RegistryOwner:
@@ -39,8 +65,10 @@ def _owner(person: dict[str, Any]) -> RegistryOwner:
 def _vehicle(v: dict[str, Any], owner: RegistryOwner) -> VehicleAsset:
     controls = [
         ExistingControl(
+            control_id=c.get("cfid"),
             court=c["cfjg"],
             action=c["cflx"],
+            amount=c.get("je"),
             status=c["zt"],
             position=c.get("sx"),
             registered_at=c.get("djsj"),
@@ -98,6 +126,58 @@ class PoliceAdapter(AgencyAdapter):
             if done:
                 return answer
             page += 1
+
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        body: dict[str, Any] = {
+            "qqdh": command.order_id,
+            "fy": command.court_id,
+            "ah": command.case_number,
+            "ajid": command.case_id,
+            "qx": command.period_days,
+            "je": f"{command.amount:.2f}" if command.amount is not None else None,
+            "spr": command.approved_by,
+        }
+        if command.action in REGISTERING:
+            body["cslx"] = _ACTION_CODES[command.action]
+            path = f"/api/v2/vehicles/{quote(command.asset_ref, safe='')}/seizures"
+        else:
+            body["hphm"] = command.asset_ref
+            path = f"/api/v2/seizures/{quote(control_id_of(self, command), safe='')}/{command.action}"
+        response = await client.post(self.url(path), json=body, headers=self.auth_headers())
+        self.classify_response(response)
+        try:
+            reply = response.json()
+            if reply["code"] != 0:
+                raise ValueError(f"code {reply['code']}: {reply.get('msg')}")
+            d = reply["data"]
+            check_echo(command, d["qqdh"])
+            return outcome(
+                self,
+                command,
+                outcome=_OUTCOMES[d["jg"]],
+                control_id=d.get("cfid"),
+                position=d.get("sx"),
+                amount_controlled=d.get("kzje"),
+                amount_deducted=d.get("kkje"),
+                effective_at=d.get("sxsj"),
+                expires_at=d.get("jzsj"),
+                reason=d.get("yy"),
+                promoted=[
+                    PromotedControl(
+                        control_id=p["cfid"],
+                        order_id=p.get("qqdh"),
+                        case_id=p.get("ajid"),
+                        court=p["cfjg"],
+                        amount_controlled=p.get("kzje"),
+                        effective_at=p["sxsj"],
+                        expires_at=p.get("jzsj"),
+                    )
+                    for p in d.get("dwsx") or []
+                ],
+                decided_at=d["clsj"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise unparseable(self, e) from e
 
     def error_message(self, response: httpx.Response) -> str:
         try:

@@ -3,20 +3,36 @@
 ``GET /rest/v1/rights`` with every identifier form as a repeated ``ownerIdNo`` and the name as
 ``ownerName``; HTTP Basic authentication; ``offset``/``limit`` paging until ``total``. Errors are
 RFC 7807 problem details.
+
+Control orders: ``POST /rest/v1/rights/{certificateNo}/restrictions`` (``kind`` SEIZURE / FREEZE)
+and ``POST /rest/v1/restrictions/{restrictionId}/actions`` (``action`` RENEW / RELEASE / EXPIRE /
+DEDUCT), ``requestId`` = the order id. The registry refuses with a 409 problem
+(``type`` ``.../restriction-refused``): that is the outcome ``rejected`` with the problem's
+``detail`` as the reason, not an error.
 """
 
 from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import AgencyRequest, ExistingControl, RealEstateAsset, RegistryOwner
+from schemas.models import (
+    AgencyRequest,
+    ControlCommand,
+    ControlOutcome,
+    ExistingControl,
+    PromotedControl,
+    RealEstateAsset,
+    RegistryOwner,
+)
 
 from .adapter import AgencyAdapter, InquiryAnswer
+from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
 
 __all__ = ["RealEstateAdapter"]
 
@@ -28,6 +44,17 @@ _ID_TYPES: dict[str | None, str] = {
     "ORG_CODE": "org_code",
     "BIZ_LICENCE": "business_reg_no",
 }
+_RESULTS = {
+    "IN_EFFECT": "effective",
+    "QUEUED": "waiting",
+    "PARTIAL": "partial",
+    "REJECTED": "rejected",
+    "RENEWED": "renewed",
+    "RELEASED": "released",
+    "DEDUCTED": "deducted",
+    "EXPIRED": "expired",
+}
+_REFUSED = "https://bdc.example.gov.cn/problems/restriction-refused"
 
 
 def _right(item: dict[str, Any]) -> RealEstateAsset:
@@ -37,6 +64,7 @@ def _right(item: dict[str, Any]) -> RealEstateAsset:
     )
     controls = [
         ExistingControl(
+            control_id=r.get("restrictionId"),
             court=r["court"],
             action=r["kind"],
             registered_at=r.get("registeredAt"),
@@ -57,6 +85,14 @@ def _right(item: dict[str, Any]) -> RealEstateAsset:
         usage=item.get("usage"),
         mortgages=item.get("mortgages", []),
     )
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+        return str(body["type"]) if isinstance(body, dict) and "type" in body else None
+    except ValueError:
+        return None
 
 
 class RealEstateAdapter(AgencyAdapter):
@@ -89,6 +125,67 @@ class RealEstateAdapter(AgencyAdapter):
                 ) from e
             if done:
                 return answer
+
+    async def execute_control(self, client: httpx.AsyncClient, command: ControlCommand) -> ControlOutcome:
+        body: dict[str, Any] = {
+            "requestId": command.order_id,
+            "court": command.court_id,
+            "caseNumber": command.case_number,
+            "caseId": command.case_id,
+            "amount": f"{command.amount:.2f}" if command.amount is not None else None,
+            "periodDays": command.period_days,
+            "approvedBy": command.approved_by,
+        }
+        if command.action in REGISTERING:
+            body["kind"] = "SEIZURE" if command.action == "seize" else "FREEZE"
+            path = f"/rest/v1/rights/{quote(command.asset_ref, safe='')}/restrictions"
+        else:
+            body["certificateNo"] = command.asset_ref
+            body["action"] = command.action.upper()
+            path = f"/rest/v1/restrictions/{quote(control_id_of(self, command), safe='')}/actions"
+        response = await client.post(self.url(path), json=body, headers=self.auth_headers())
+        refused = response.status_code == 409 and _problem_type(response) == _REFUSED
+        if not refused:
+            self.classify_response(response)
+        try:
+            r = response.json()
+            check_echo(command, r["requestId"])
+            if refused:
+                return outcome(
+                    self,
+                    command,
+                    outcome="rejected",
+                    control_id=r.get("restrictionId"),
+                    reason=r.get("detail"),
+                    decided_at=r["decidedAt"],
+                )
+            return outcome(
+                self,
+                command,
+                outcome=_RESULTS[r["result"]],
+                control_id=r.get("restrictionId"),
+                position=r.get("queuePosition"),
+                amount_controlled=r.get("amountControlled"),
+                amount_deducted=r.get("amountDeducted"),
+                effective_at=r.get("effectiveAt"),
+                expires_at=r.get("expiresAt"),
+                reason=r.get("note"),
+                promoted=[
+                    PromotedControl(
+                        control_id=p["restrictionId"],
+                        order_id=p.get("requestId"),
+                        case_id=p.get("caseId"),
+                        court=p["court"],
+                        amount_controlled=p.get("amountControlled"),
+                        effective_at=p["effectiveAt"],
+                        expires_at=p.get("expiresAt"),
+                    )
+                    for p in r.get("promoted") or []
+                ],
+                decided_at=r["decidedAt"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise unparseable(self, e) from e
 
     def error_message(self, response: httpx.Response) -> str:
         try:

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from hub.clock import Clock, clock_from_settings
 from hub.errors import PermanentRegistryError, RegistryUnavailable
@@ -35,9 +36,42 @@ from schemas.topics import AGENCY_RESPONSES, DEAD_LETTERS, agency_requests_topic
 from .adapter import AgencyAdapter
 from .retry import RetryPolicy, is_transient
 
-__all__ = ["AgencyStats", "ConnectorRunner", "OffsetTracker"]
+__all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker"]
 
 log = logging.getLogger(__name__)
+
+# Prometheus metrics of the connectors process, in their own registry so that the gateway can append
+# this text to its own /metrics without duplicate process_* / python_* families.
+METRICS_REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "hub_connector_requests",
+    "Agency requests finished, by outcome",
+    ["agency", "outcome"],
+    registry=METRICS_REGISTRY,
+)
+RETRIES = Counter("hub_connector_retries", "Registry calls retried", ["agency"], registry=METRICS_REGISTRY)
+DEAD_LETTERS_SENT = Counter(
+    "hub_connector_dead_letters",
+    "Messages dead-lettered by the connector",
+    ["agency"],
+    registry=METRICS_REGISTRY,
+)
+LATENCY = Histogram(
+    "hub_connector_registry_latency_seconds",
+    "Registry call latency including retries",
+    ["agency"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=METRICS_REGISTRY,
+)
+IN_FLIGHT = Gauge(
+    "hub_connector_in_flight", "Registry calls in flight", ["agency"], registry=METRICS_REGISTRY
+)
+CIRCUIT_OPEN = Gauge(
+    "hub_connector_circuit_open",
+    "1 after 5 consecutive registry failures",
+    ["agency"],
+    registry=METRICS_REGISTRY,
+)
 
 
 class OffsetTracker:
@@ -222,6 +256,7 @@ class ConnectorRunner:
 
         self.stats.requests += 1
         self.stats.in_flight += 1
+        IN_FLIGHT.labels(self.agency).inc()
         started = time.perf_counter()
         attempts = 0
 
@@ -230,6 +265,7 @@ class ConnectorRunner:
             attempts += 1
             if attempts > 1:
                 self.stats.retried += 1
+                RETRIES.labels(self.agency).inc()
             return await self.adapter.inquire(self.client, request)
 
         status: str
@@ -258,9 +294,13 @@ class ConnectorRunner:
             )
         finally:
             self.stats.in_flight -= 1
+            IN_FLIGHT.labels(self.agency).dec()
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.latencies_ms.append(elapsed)
         setattr(self.stats, status, getattr(self.stats, status) + 1)
+        LATENCY.labels(self.agency).observe(elapsed / 1000)
+        REQUESTS.labels(self.agency, status).inc()
+        CIRCUIT_OPEN.labels(self.agency).set(1 if self.stats.consecutive_failures >= 5 else 0)
 
         response = AgencyResponse(
             request_id=request.request_id,
@@ -301,6 +341,7 @@ class ConnectorRunner:
         context: dict[str, str] | None = None,
     ) -> None:
         self.stats.dead_letters += 1
+        DEAD_LETTERS_SENT.labels(self.agency).inc()
         letter = dead_letter(
             topic=self.topic,
             value=value,

@@ -10,12 +10,14 @@ import logging
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.kafka import make_producer
 from hub.settings import HubSettings
 
-from .runtime import ConnectorRunner
+from .controls import ControlRunner
+from .runtime import METRICS_REGISTRY, ConnectorRunner
 
 __all__ = ["run_connectors"]
 
@@ -32,8 +34,21 @@ def _health_app(runners: list[ConnectorRunner]) -> FastAPI:
         return JSONResponse({"ok": ok, "waiting_for_partitions": waiting}, status_code=200 if ok else 503)
 
     @app.get("/stats")
-    async def stats() -> dict[str, object]:
-        return {r.agency: r.stats.snapshot() for r in runners}
+    async def stats() -> dict[str, dict[str, object]]:
+        """Per agency: the inquiry counters, with the control-order counters under ``controls``."""
+        out: dict[str, dict[str, object]] = {}
+        for r in runners:
+            entry = out.setdefault(r.agency, {})
+            if isinstance(r, ControlRunner):
+                entry["controls"] = r.stats.snapshot()
+            else:
+                entry.update(r.stats.snapshot())
+        return out
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text: request outcomes, retries, dead letters, latency histogram, in flight."""
+        return Response(generate_latest(METRICS_REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
@@ -54,12 +69,16 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
             ConnectorRunner(build_adapter(a, settings), settings, producer=producer, client=client)
             for a in agencies
         ]
+        runners += [
+            ControlRunner(build_adapter(a, settings), settings, producer=producer, client=client)
+            for a in agencies
+        ]
         server = uvicorn.Server(
             uvicorn.Config(
                 _health_app(runners), host=settings.service_host, port=settings.connectors_port, log_level="warning"
             )
         )
-        tasks = [asyncio.create_task(r.run(), name=f"connector-{r.agency}") for r in runners]
+        tasks = [asyncio.create_task(r.run(), name=f"connector-{r.group_id}") for r in runners]
         tasks.append(asyncio.create_task(server.serve(), name="connectors-http"))
         log.info("connectors for %s started", ", ".join(agencies))
         try:

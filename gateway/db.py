@@ -7,6 +7,7 @@ transactional outbox of messages still to publish, and the dead letters seen.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +69,62 @@ dead_letters = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("body", sa.JSON, nullable=False),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+control_orders = sa.Table(
+    "control_orders",
+    metadata,
+    sa.Column("order_id", sa.String(64), primary_key=True),
+    sa.Column("court_id", sa.String(64), nullable=False, index=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("asset_id", sa.String(300), nullable=False),
+    sa.Column("idempotency_key", sa.String(200)),
+    sa.Column("request_hash", sa.String(64)),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("state", sa.JSON),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_control_orders_idempotency"),
+)
+
+court_events = sa.Table(
+    "court_events",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("order_id", sa.String(64), nullable=False, index=True),
+    sa.Column("court_id", sa.String(64), nullable=False),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("court_id", sa.String(64), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+)
+
+asset_confirmations = sa.Table(
+    "asset_confirmations",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),
+    sa.Column("asset_id", sa.String(300), primary_key=True),
+    sa.Column("court_id", sa.String(64), nullable=False),
+    sa.Column("confirmed_by", sa.String(100), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -270,6 +327,177 @@ class Database:
                     await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))
                 ).scalar_one()
             )
+
+    # ------------------------------------------------------------ control orders
+    async def insert_order(
+        self,
+        conn: AsyncConnection,
+        *,
+        order_id: str,
+        court_id: str,
+        case_id: str,
+        asset_id: str,
+        request: dict[str, Any],
+        idempotency_key: str | None,
+        request_hash: str,
+    ) -> None:
+        now = dt.datetime.now(dt.UTC)
+        await conn.execute(
+            control_orders.insert().values(
+                order_id=order_id, court_id=court_id, case_id=case_id, asset_id=asset_id, request=request,
+                status="pending", idempotency_key=idempotency_key, request_hash=request_hash, created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def get_order(self, order_id: str, court_id: str) -> sa.Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(control_orders).where(
+                        control_orders.c.order_id == order_id, control_orders.c.court_id == court_id
+                    )
+                )
+            ).first()
+
+    async def orders_of_case(self, case_id: str, court_id: str) -> Sequence[sa.Row[Any]]:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(control_orders)
+                    .where(control_orders.c.case_id == case_id, control_orders.c.court_id == court_id)
+                    .order_by(control_orders.c.created_at)
+                )
+            ).all()
+
+    async def events_of_order(self, order_id: str) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(court_events.c.body).where(court_events.c.order_id == order_id).order_by(court_events.c.seq)
+                )
+            ).all()
+        return [r.body for r in rows]
+
+    async def store_events(self, events: list[dict[str, Any]], webhooks: dict[str, str]) -> list[str]:
+        """Record court events once each (by event id); update each order's state; queue webhooks.
+
+        Returns the ids of the events that were new.
+        """
+        new: list[str] = []
+        now = dt.datetime.now(dt.UTC)
+        async with self.engine.begin() as conn:
+            for event in events:
+                seen = (
+                    await conn.execute(sa.select(court_events.c.event_id).where(court_events.c.event_id == event["event_id"]))
+                ).first()
+                if seen:
+                    continue
+                seq = (
+                    await conn.execute(
+                        sa.select(sa.func.count()).where(court_events.c.order_id == event["order_id"])
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    court_events.insert().values(
+                        event_id=event["event_id"], order_id=event["order_id"], court_id=event["court_id"],
+                        case_id=event["case_id"], kind=event["kind"], body=event, seq=seq, received_at=now,
+                    )
+                )
+                state = event["order"]
+                updated = await conn.execute(
+                    control_orders.update()
+                    .where(control_orders.c.order_id == event["order_id"])
+                    .values(state=state, status=state["status"], updated_at=now)
+                )
+                if not updated.rowcount:  # an order that reached the streams without this gateway
+                    await conn.execute(
+                        control_orders.insert().values(
+                            order_id=event["order_id"], court_id=event["court_id"], case_id=event["case_id"],
+                            asset_id=state["asset_id"], request={}, status=state["status"], state=state,
+                            created_at=now, updated_at=now,
+                        )
+                    )
+                url = webhooks.get(event["court_id"])
+                if url:
+                    await conn.execute(
+                        webhook_deliveries.insert().values(
+                            event_id=event["event_id"], court_id=event["court_id"], url=url,
+                            body=json.dumps(event, ensure_ascii=False, sort_keys=True).encode(),
+                            status="pending", attempts=0, created_at=now,
+                        )
+                    )
+                new.append(event["event_id"])
+        return new
+
+    async def latest_case_event(self, case_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(court_events.c.body)
+                    .where(court_events.c.case_id == case_id)
+                    .order_by(court_events.c.received_at.desc(), court_events.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        return row.body if row else None
+
+    # ------------------------------------------------------------ webhooks
+    async def pending_deliveries(self, limit: int = 100) -> Sequence[sa.Row[Any]]:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(webhook_deliveries)
+                    .where(webhook_deliveries.c.status == "pending")
+                    .order_by(webhook_deliveries.c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+
+    async def finish_delivery(self, event_id: str, *, delivered: bool, attempts: int, error: str | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                webhook_deliveries.update()
+                .where(webhook_deliveries.c.event_id == event_id)
+                .values(
+                    status="delivered" if delivered else "failed", attempts=attempts, last_error=error,
+                    delivered_at=dt.datetime.now(dt.UTC) if delivered else None,
+                )
+            )
+
+    # ------------------------------------------------------------ linkage confirmations
+    async def confirm_asset(self, *, case_id: str, asset_id: str, court_id: str, confirmed_by: str,
+                            note: str | None) -> dict[str, Any]:
+        now = dt.datetime.now(dt.UTC)
+        async with self.engine.begin() as conn:
+            existing = (
+                await conn.execute(
+                    sa.select(asset_confirmations).where(
+                        asset_confirmations.c.case_id == case_id, asset_confirmations.c.asset_id == asset_id
+                    )
+                )
+            ).first()
+            if existing is None:
+                await conn.execute(
+                    asset_confirmations.insert().values(
+                        case_id=case_id, asset_id=asset_id, court_id=court_id, confirmed_by=confirmed_by, note=note,
+                        confirmed_at=now,
+                    )
+                )
+                return {"case_id": case_id, "asset_id": asset_id, "confirmed_by": confirmed_by,
+                        "confirmed_at": now.isoformat(), "note": note}
+        return {"case_id": case_id, "asset_id": asset_id, "confirmed_by": existing.confirmed_by,
+                "confirmed_at": _utc(existing.confirmed_at).isoformat(), "note": existing.note}  # type: ignore[union-attr]
+
+    async def confirmation(self, case_id: str, asset_id: str) -> sa.Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(asset_confirmations).where(
+                        asset_confirmations.c.case_id == case_id, asset_confirmations.c.asset_id == asset_id
+                    )
+                )
+            ).first()
 
     # ------------------------------------------------------------ dead letters
     async def add_dead_letter(self, letter: dict[str, Any]) -> None:

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from hub.errors import ConfigError
+from hub.lag_sampler import LagSampler
 from hub.settings import HubSettings, get_settings
 
 from .db import Database
-from .pipeline import OutboxRelay, ReadModel
-from .routes import cases, health, inquiries
+from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
+from .routes import cases, control_orders, health, inquiries, ops
 
 __all__ = ["create_app"]
 
@@ -32,10 +33,22 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         app.state.db, app.state.relay, app.state.read_model = db, relay, read_model
         await relay.start()
         await read_model.start()
-        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(read_model.run())]
+        webhooks = WebhookDispatcher(db, settings, read_model.events_stored)
+        app.state.webhooks = webhooks
+        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(read_model.run()),
+                 asyncio.create_task(webhooks.run())]
+        lag_sampler = LagSampler(
+            settings.bootstrap,
+            interval=settings.lag_sample_seconds,
+            window=settings.lag_window,
+            stop_seconds=settings.lag_stop_seconds,
+        )
+        app.state.lag_sampler = lag_sampler
+        lag_sampler.start()
         try:
             yield
         finally:
+            await asyncio.to_thread(lag_sampler.stop)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -54,4 +67,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(inquiries.router)
+    app.include_router(control_orders.router)
+    app.include_router(ops.router)
     return app

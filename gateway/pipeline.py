@@ -14,17 +14,20 @@ import json
 import logging
 from typing import Any, cast
 
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from hub.kafka import make_consumer, make_producer
 from hub.settings import HubSettings
 from schemas.codec import CodecError, decode
-from schemas.topics import DEAD_LETTERS, INQUIRY_RESULTS
+from schemas.topics import COURT_OUTCOMES, DEAD_LETTERS, INQUIRY_RESULTS
 
 from .db import Database
 
-__all__ = ["OutboxRelay", "ReadModel"]
+__all__ = ["OutboxRelay", "ReadModel", "WebhookDispatcher"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +70,10 @@ class ReadModel:
     def __init__(self, db: Database, settings: HubSettings) -> None:
         self.db = db
         self.consumer: AIOKafkaConsumer = make_consumer(
-            settings, INQUIRY_RESULTS, DEAD_LETTERS, group_id="hub-gateway-readmodel"
+            settings, INQUIRY_RESULTS, DEAD_LETTERS, COURT_OUTCOMES, group_id="hub-gateway-readmodel"
         )
+        self.webhooks = settings.webhooks_by_court
+        self.events_stored = asyncio.Event()
         self.assigned = False
         self.results = 0
         self._waiters: dict[str, list[asyncio.Event]] = {}
@@ -85,11 +90,15 @@ class ReadModel:
             if self.consumer.assignment():
                 self.assigned = True
             results: list[dict[str, Any]] = []
+            events: list[dict[str, Any]] = []
             for tp, messages in batch.items():
                 for msg in messages:
-                    result = await self._decode(tp.topic, msg.value)
-                    if result is not None:
-                        results.append(result)
+                    decoded = await self._decode(tp.topic, msg.value)
+                    if decoded is not None:
+                        (events if tp.topic == COURT_OUTCOMES else results).append(decoded)
+            if events:
+                if await self.db.store_events(events, self.webhooks):
+                    self.events_stored.set()
             if results:
                 # one transaction per fetched batch: a commit per result capped the hub's throughput
                 changed = await self.db.store_results(results)
@@ -139,3 +148,67 @@ class ReadModel:
             )
             return None
         return cast(dict[str, Any], json.loads(result.model_dump_json()))
+
+
+class WebhookDispatcher:
+    """Deliver court events to the court's webhook, at least once, signed, deduplicable by event id.
+
+    Each delivery is a POST of the event JSON with ``X-Hub-Event-Id`` (the same id on every retry
+    and every duplicate) and ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body with the
+    court's secret>``. A non-2xx answer or a network error is retried by tenacity with exponential
+    backoff and jitter, up to ``HUB_WEBHOOK_MAX_ATTEMPTS``; then the delivery is marked failed
+    (the event stays readable through the API).
+    """
+
+    def __init__(self, db: Database, settings: HubSettings, wake: asyncio.Event) -> None:
+        self.db = db
+        self.settings = settings
+        self.wake = wake
+        self.secrets = settings.webhook_secret_by_court
+        self._running: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.delivered = 0
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            while True:
+                for row in await self.db.pending_deliveries():
+                    if row.event_id in self._running:
+                        continue
+                    self._running.add(row.event_id)
+                    task = asyncio.create_task(self._deliver(client, row))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=2.0)
+
+    async def _deliver(self, client: httpx.AsyncClient, row: Any) -> None:
+        secret = self.secrets.get(row.court_id, "")
+        signature = hmac.new(secret.encode(), row.body, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "X-Hub-Event-Id": row.event_id,
+                   "X-Hub-Signature-256": f"sha256={signature}"}
+        attempts = 0
+        error: str | None = None
+        try:
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.settings.webhook_max_attempts),
+                wait=wait_exponential_jitter(multiplier=self.settings.webhook_backoff_initial,
+                                             max=self.settings.webhook_backoff_max,
+                                             jitter=self.settings.webhook_backoff_initial),
+                retry=retry_if_exception_type(httpx.HTTPError),
+                reraise=True,
+            )
+            async for attempt in retrying:
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    response = await client.post(row.url, content=row.body, headers=headers)
+                    response.raise_for_status()
+            self.delivered += 1
+        except httpx.HTTPError as e:
+            error = f"{type(e).__name__}: {e}"[:500]
+            log.warning("webhook %s to court %s failed after %d attempts: %s", row.event_id, row.court_id,
+                        attempts, error)
+        finally:
+            await self.db.finish_delivery(row.event_id, delivered=error is None, attempts=attempts, error=error)
+            self._running.discard(row.event_id)

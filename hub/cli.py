@@ -122,6 +122,114 @@ def topics() -> None:
     console.print(f"created: {', '.join(created) or 'none (all exist)'}")
 
 
+def _ops_token() -> str:
+    settings = get_settings()
+    if settings.ops_token is not None:
+        return settings.ops_token.get_secret_value()
+    path = settings.state_dir / "credentials.json"
+    if path.exists():
+        token = json.loads(path.read_text()).get("ops_token")
+        if token:
+            return str(token)
+    raise typer.BadParameter(f"no ops token: set HUB_OPS_TOKEN or run `hub up` first ({path} missing)")
+
+
+def _lag_table(data: dict[str, Any]) -> Table:
+    colours = {
+        "OK": "green",
+        "WARNING": "yellow",
+        "STALLED": "dark_orange",
+        "STOPPED": "red",
+        "ERROR": "magenta",
+    }
+    table = Table(
+        title=f"Consumer lag (every {data['interval_seconds']} s, window {data['window']}, "
+        f"STOPPED after {data['stop_seconds']} s)",
+        caption=f"sampler error: {data['error']}" if data.get("error") else None,
+    )
+    for col, justify in [
+        ("group", "left"),
+        ("topic", "left"),
+        ("partition", "right"),
+        ("committed", "right"),
+        ("end", "right"),
+        ("lag", "right"),
+        ("lag s", "right"),
+        ("status", "left"),
+        ("reason", "left"),
+    ]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for g in data["groups"]:
+        status = g["status"]
+        table.add_row(
+            g["group"],
+            "",
+            "",
+            "",
+            "",
+            str(g["lag"]),
+            f"{g['lag_seconds']:.1f}",
+            f"[bold {colours.get(status, 'white')}]{status}[/]",
+            g.get("error") or "",
+            style="bold",
+        )
+        for p in g["partitions"]:
+            secs = "–" if p["lag_seconds"] is None else f"{p['lag_seconds']:.1f}"
+            table.add_row(
+                "",
+                p["topic"],
+                str(p["partition"]),
+                str(p["committed"]),
+                str(p["end"]),
+                str(p["lag"]),
+                secs,
+                f"[{colours.get(p['status'], 'white')}]{p['status']}[/]",
+                p["reason"],
+            )
+    return table
+
+
+@app.command()
+def lag(
+    gateway: Annotated[str | None, typer.Option(help="gateway URL (default from settings)")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="ops token (default HUB_OPS_TOKEN or credentials.json)")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="seconds between refreshes")] = 2.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the JSON of /v1/ops/lag once and exit")
+    ] = False,
+) -> None:
+    """Consumer lag, lag in seconds and status per group, topic and partition (live; Ctrl-C ends)."""
+    from rich.live import Live
+
+    settings = get_settings()
+    url = (gateway or f"http://{settings.gateway_host}:{settings.gateway_port}").rstrip("/")
+    headers = {"Authorization": f"Bearer {token or _ops_token()}"}
+
+    def fetch(client: httpx.Client) -> dict[str, Any]:
+        r = client.get(f"{url}/v1/ops/lag", headers=headers)
+        if r.status_code == 401:
+            raise HubError("the gateway refused the ops token (401)")
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+    with httpx.Client(timeout=5.0) as client:
+        try:
+            if as_json:
+                print(json.dumps(fetch(client), indent=2, ensure_ascii=False))
+                return
+            with Live(_lag_table(fetch(client)), console=console, refresh_per_second=4) as live:
+                while True:
+                    threading.Event().wait(interval)
+                    live.update(_lag_table(fetch(client)))
+        except KeyboardInterrupt:
+            return
+        except (httpx.HTTPError, HubError) as e:
+            console.print(f"[red]lag failed:[/red] {e}")
+            raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()
 

@@ -16,11 +16,15 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.topics import (
     AGENCY_RESPONSES,
+    CONTROL_RESULTS,
+    CONTROL_TICKS,
+    COURT_OUTCOMES,
     COURT_COMMANDS,
     DEAD_LETTERS,
     INQUIRY_DEADLINES,
     INQUIRY_OPENED,
     INQUIRY_RESULTS,
+    agency_controls_topic,
     agency_requests_topic,
 )
 
@@ -39,8 +43,13 @@ def hub_topics(settings: HubSettings) -> list[str]:
         AGENCY_RESPONSES,
         INQUIRY_RESULTS,
         DEAD_LETTERS,
+        CONTROL_RESULTS,
+        CONTROL_TICKS,
+        COURT_OUTCOMES,
     ]
-    return fixed + [agency_requests_topic(a) for a in settings.agencies]
+    per_agency = [agency_requests_topic(a) for a in settings.agencies]
+    per_agency += [agency_controls_topic(a) for a in settings.agencies]
+    return fixed + per_agency
 
 
 async def _port_open(host: str, port: int) -> bool:

@@ -67,6 +67,15 @@ class HubSettings(BaseSettings):
     inquiry_sla_seconds: float = Field(30.0, gt=0)
     banks: str = Field("icbc,ccb,boc", description="bank codes; each is agency bank:<code>")
 
+    # --- control orders
+    control_reminder_days: float = Field(30.0, ge=0, description="remind the court this long before expiry")
+    control_retry_seconds: float = Field(300.0, gt=0, description="how long a connector retries a control order")
+    court_webhooks: str = Field("", description="court_id:https://url,court_id:https://url")
+    webhook_secrets: str = Field("", description="court_id:secret pairs for the HMAC-SHA256 signature")
+    webhook_max_attempts: int = Field(8, ge=1)
+    webhook_backoff_initial: float = Field(0.5, ge=0)
+    webhook_backoff_max: float = Field(30.0, ge=0)
+
     # --- connectors
     connector_concurrency: int = Field(64, ge=1, le=4096)
     connector_timeout_seconds: float = Field(5.0, gt=0)
@@ -88,11 +97,18 @@ class HubSettings(BaseSettings):
     registry_error_rate: float = Field(0.0, ge=0, le=1)
     registry_outage: str = Field("", description="comma-separated agencies that answer 503 to everything")
 
+    # --- operations desk (consumer-lag evaluation, hub/lag.py)
+    lag_sample_seconds: float = Field(2.0, gt=0, description="how often the gateway samples consumer offsets")
+    lag_window: int = Field(10, ge=2, description="samples per partition in the status window (Burrow-style)")
+    lag_stop_seconds: float = Field(
+        60.0, gt=0, description="no commit advance for longer than this with lag > 0 means STOPPED"
+    )
+
     # --- time
     clock_offset_seconds: float = Field(0.0, description="shift of the hub's clock (simulations)")
     clock_file: Path | None = Field(None, description="file holding an extra clock offset in seconds, re-read on change")
 
-    @field_validator("court_tokens", "court_judges", "banks", "registry_outage")
+    @field_validator("court_tokens", "court_judges", "banks", "registry_outage", "court_webhooks", "webhook_secrets")
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
@@ -101,6 +117,11 @@ class HubSettings(BaseSettings):
     def _check(self) -> HubSettings:
         _parse_pairs(self.court_tokens, "HUB_COURT_TOKENS")
         _parse_pairs(self.court_judges, "HUB_COURT_JUDGES")
+        _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS")
+        secrets = _parse_pairs(self.webhook_secrets, "HUB_WEBHOOK_SECRETS")
+        for court in _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS"):
+            if court not in secrets:
+                raise ValueError(f"HUB_COURT_WEBHOOKS names {court} but HUB_WEBHOOK_SECRETS has no secret for it")
         for code in self.bank_codes:
             if not code.isidentifier() or code.lower() != code:
                 raise ValueError(f"HUB_BANKS: bank code {code!r} must be lower-case letters and digits")
@@ -127,6 +148,14 @@ class HubSettings(BaseSettings):
     @property
     def judges_by_court(self) -> dict[str, set[str]]:
         return {c: set(j.split("|")) for c, j in _parse_pairs(self.court_judges, "HUB_COURT_JUDGES").items()}
+
+    @property
+    def webhooks_by_court(self) -> dict[str, str]:
+        return _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS")
+
+    @property
+    def webhook_secret_by_court(self) -> dict[str, str]:
+        return _parse_pairs(self.webhook_secrets, "HUB_WEBHOOK_SECRETS")
 
     @property
     def outage_agencies(self) -> set[str]:

@@ -14,9 +14,22 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from hub.clock import Clock, HubClock
+
+from .controls import Decision, Order, RegControl, UnknownAsset
+from .records import Holding
 from .store import RegistryStore
 
-__all__ = ["BadRequest", "RegistryApi", "amount", "iso", "secret_matches", "wire"]
+__all__ = [
+    "BadRequest",
+    "RegistryApi",
+    "amount",
+    "iso",
+    "parse_amount",
+    "parse_int",
+    "secret_matches",
+    "wire",
+]
 
 
 class BadRequest(Exception):
@@ -42,6 +55,28 @@ def amount(value: Decimal | None) -> str | None:
     return f"{value:.2f}" if value is not None else None
 
 
+def parse_amount(value: Any, name: str) -> Decimal | None:
+    """A money field of a request (string or number) as a Decimal; ``BadRequest`` when not one."""
+    if value is None or value == "":
+        return None
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        raise BadRequest(f"{name} must be a decimal amount") from None
+    if not result.is_finite():
+        raise BadRequest(f"{name} must be a decimal amount")
+    return result
+
+
+def parse_int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be an integer") from None
+
+
 def wire(value: Any) -> Any:
     """A free-form recorded value (a planted mortgage, say) as JSON: money and dates as strings."""
     if isinstance(value, Decimal):
@@ -54,10 +89,31 @@ def wire(value: Any) -> Any:
 class RegistryApi(ABC):
     """One agency's API shape over one registry store."""
 
-    def __init__(self, agency: str, store: RegistryStore, credential: str) -> None:
+    def __init__(
+        self, agency: str, store: RegistryStore, credential: str, clock: Clock | None = None
+    ) -> None:
         self.agency = agency
         self.store = store
         self.credential = credential
+        self.clock: Clock = clock or HubClock()
+
+    def execute(self, order: Order) -> Decision:
+        """Run a control order against this registry's register at the registry's time.
+
+        An unknown asset is a 404 in the registry's own error format.
+        """
+        if not order.order_id:
+            raise BadRequest("the order id (idempotency key) is required")
+        if not order.court:
+            raise BadRequest("the ordering court is required")
+        try:
+            return self.store.controls.execute(order, self.clock.now())
+        except UnknownAsset:
+            raise BadRequest(f"no asset {order.asset_ref} in the {self.agency} registry", 404) from None
+
+    def current_controls(self, holding: Holding) -> tuple[Decimal, list[RegControl]]:
+        """The balance and the controls in effect or waiting on ``holding``, from the register."""
+        return self.store.controls.current(holding)
 
     @abstractmethod
     def authenticated(self, request: Request) -> bool:

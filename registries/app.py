@@ -28,6 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from hub.clock import clock_from_settings
 from hub.errors import ConfigError
 from hub.settings import HubSettings
 from schemas.agencies import AgencyType, agency_type
@@ -121,7 +122,9 @@ class FaultUpdate(BaseModel):
 
 def create_app(agency: str, data: RegistryData, settings: HubSettings) -> FastAPI:
     """The registry of ``agency`` over what ``data`` holds for it, with the faults ``settings`` set."""
-    api = _APIS[agency_type(agency)](agency, data.store(agency), settings.registry_credential(agency))
+    api = _APIS[agency_type(agency)](
+        agency, data.store(agency), settings.registry_credential(agency), clock_from_settings(settings)
+    )
     faults = _Faults(
         outage=agency in settings.outage_agencies,
         error_rate=settings.registry_error_rate,

@@ -11,7 +11,23 @@ Reply ``{"accounts": [{"accountNo", "holder": {"name", "docType", "docNumber"}, 
 most 20; follow ``next_cursor`` until it is null. Errors: ``{"error": {"code", "message"}}``.
 
 Search: accounts whose recorded holder ``docNumber`` equals any document number sent, or whose
-holder name equals ``customer.name`` after NFKC and removing whitespace.
+holder name equals ``customer.name`` after NFKC and removing whitespace. ``balance`` and
+``availableBalance`` (balance less what freezes in effect hold) and ``holds`` (current freezes:
+``holdId``, ``state`` effective|waiting, ``queue`` 0 = in effect, n = n-th waiting, ``amount``
+frozen or, while waiting, asked) come from the bank's register.
+
+Freezes (冻结) and deductions (扣划), rules in ``registries.controls``; every call carries the
+header ``Idempotency-Key`` (the order id):
+
+- ``POST /fi/v1/freezes`` ``{"accountNo", "court", "caseNumber", "caseId", "holdType": "freeze",
+  "amount", "periodDays", "approvedBy"}``;
+- ``POST /fi/v1/freezes/{holdId}/deduct|renew|release|expire`` ``{"accountNo", "court",
+  "caseNumber", "caseId", "amount" (deduct), "periodDays" (renew)}``.
+
+Reply ``{"holdId", "idempotencyKey", "status": effective | waiting | partial | rejected | renewed |
+released | deducted | expired, "queue", "frozenAmount", "deductedAmount", "effectiveAt",
+"expiresAt", "message", "promoted": [{"holdId", "idempotencyKey", "caseId", "court",
+"frozenAmount", "effectiveAt", "expiresAt"}], "processedAt"}``. Unknown account: 404 ``not_found``.
 """
 
 from __future__ import annotations
@@ -19,13 +35,14 @@ from __future__ import annotations
 import base64
 import binascii
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from .api import BadRequest, RegistryApi, amount, iso, secret_matches
+from .api import BadRequest, RegistryApi, amount, iso, parse_amount, secret_matches
+from .controls import Decision, Order, RegControl
 from .records import Holding
 
 __all__ = ["CLIENT_ID", "DOC_TYPES", "BankApi"]
@@ -58,6 +75,47 @@ class _Inquiry(BaseModel):
     limit: int = Field(LIMIT_MAX, ge=1)
 
 
+class _Hold(BaseModel):
+    accountNo: str = Field(min_length=1)
+    court: str = Field(min_length=1)
+    caseNumber: str | None = None
+    caseId: str | None = None
+    holdType: str = "freeze"
+    amount: str | None = None
+    periodDays: int | None = None
+    approvedBy: str | None = None
+
+
+_VERBS = ("deduct", "renew", "release", "expire")
+
+
+def _decision(d: Decision) -> dict[str, Any]:
+    return {
+        "holdId": d.control_id,
+        "idempotencyKey": d.order_id,
+        "status": d.outcome,
+        "queue": d.position,
+        "frozenAmount": amount(d.amount_controlled),
+        "deductedAmount": amount(d.amount_deducted),
+        "effectiveAt": iso(d.effective_at),
+        "expiresAt": iso(d.expires_at),
+        "message": d.reason,
+        "promoted": [
+            {
+                "holdId": p.control_id,
+                "idempotencyKey": p.order_id,
+                "caseId": p.case_id,
+                "court": p.court,
+                "frozenAmount": amount(p.amount),
+                "effectiveAt": iso(p.effective_at),
+                "expiresAt": iso(p.expires_at),
+            }
+            for p in d.promoted
+        ],
+        "processedAt": iso(d.decided_at),
+    }
+
+
 def _encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
@@ -74,8 +132,8 @@ def _decode_cursor(cursor: str | None) -> int:
     raise BadRequest("cursor is not one this bank issued")
 
 
-def _account(h: Holding) -> dict[str, Any]:
-    held = sum((c.amount or Decimal(0) for c in h.controls if c.status == "effective"), Decimal(0))
+def _account(h: Holding, balance: Decimal, controls: list[RegControl]) -> dict[str, Any]:
+    held = sum((c.amount or Decimal(0) for c in controls if c.status == "effective"), Decimal(0))
     return {
         "accountNo": h.ref,
         "holder": {
@@ -86,10 +144,11 @@ def _account(h: Holding) -> dict[str, Any]:
         "productType": h.details.get("account_type"),
         "currency": h.details.get("currency", "CNY"),
         "branchName": h.details.get("branch"),
-        "balance": amount(h.value),
-        "availableBalance": amount(max(h.value - held, Decimal("0.00"))),
+        "balance": amount(balance),
+        "availableBalance": amount(max(balance - held, Decimal("0.00"))),
         "holds": [
             {
+                "holdId": c.control_id,
                 "court": c.court,
                 "holdType": c.action,
                 "amount": amount(c.amount),
@@ -98,7 +157,7 @@ def _account(h: Holding) -> dict[str, Any]:
                 "queue": c.position,
                 "state": c.status,
             }
-            for c in h.controls
+            for c in controls
         ],
     }
 
@@ -127,8 +186,42 @@ class BankApi(RegistryApi):
             found = self.store.search([d.number for d in q.customer.documents], q.customer.name)
             end = start + limit
             return {
-                "accounts": [_account(h) for h in found[start:end]],
+                "accounts": [_account(h, *self.current_controls(h)) for h in found[start:end]],
                 "next_cursor": _encode_cursor(end) if end < len(found) else None,
             }
 
+        @router.post("/fi/v1/freezes")
+        def freeze(
+            body: _Hold, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+        ) -> dict[str, Any]:
+            return _decision(self.execute(self._order(body, body.holdType.lower(), idempotency_key)))
+
+        @router.post("/fi/v1/freezes/{holdId}/{verb}")
+        def change(
+            holdId: str,
+            verb: str,
+            body: _Hold,
+            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        ) -> dict[str, Any]:
+            if verb not in _VERBS:
+                raise BadRequest(f"unknown operation {verb!r} (deduct, renew, release, expire)", 404)
+            return _decision(self.execute(self._order(body, verb, idempotency_key, holdId)))
+
         return router
+
+    @staticmethod
+    def _order(body: _Hold, action: str, key: str | None, hold_id: str | None = None) -> Order:
+        if not key:
+            raise BadRequest("the Idempotency-Key header is required")
+        return Order(
+            order_id=key,
+            action=action,
+            asset_ref=body.accountNo,
+            court=body.court,
+            case_id=body.caseId,
+            case_number=body.caseNumber,
+            amount=parse_amount(body.amount, "amount"),
+            control_id=hold_id,
+            period_days=body.periodDays,
+            approved_by=body.approvedBy,
+        )

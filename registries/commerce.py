@@ -14,6 +14,22 @@ Reply ``{"success": true, "result": {"total", "pageNo", "pageSize", "list": [{"i
 
 Search: stakes whose recorded investor ``certNo`` equals any ``certNo`` sent (whatever the
 ``certType``), or whose investor name equals ``party.name`` after NFKC and removing whitespace.
+``frozen`` lists the stake's current freezes from the register (``freezeId``, ``state``
+effective|waiting, ``seq`` 0 = in effect, n = n-th waiting).
+
+Equity freezes (股权冻结), rules in ``registries.controls``:
+
+- ``POST /open/v1/equity/freezes`` ``{"bizSeq" (idempotency key), "uniscId", "court", "caseNo",
+  "caseId", "measure": "FREEZE" | "SEIZE", "amountWan", "periodDays", "approver"}``;
+- ``POST /open/v1/equity/freezes/{freezeId}/renew|release|expire|deduct`` ``{"bizSeq", "uniscId",
+  "court", "caseNo", "caseId", "periodDays", "amountWan"}``.
+
+Reply ``{"success": true, "result": {"bizSeq", "freezeId", "status": EFFECTIVE | WAITING | PARTIAL |
+REJECTED | RENEWED | RELEASED | DEDUCTED | EXPIRED, "seq", "amountWan", "deductedWan",
+"effectiveDate", "expireDate", "remark", "promoted": [{"freezeId", "bizSeq", "caseId", "court",
+"amountWan", "effectiveDate", "expireDate"}], "handledAt"}}``. An unknown ``uniscId``: 404
+``NOT_FOUND``; a ``uniscId`` under which several stakes are registered is refused (REJECTED) since
+an order names no investor.
 """
 
 from __future__ import annotations
@@ -25,7 +41,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from .api import BadRequest, RegistryApi, amount, iso, secret_matches
+from .api import BadRequest, RegistryApi, amount, iso, parse_amount, secret_matches
+from .controls import Decision, Order, RegControl
 from .records import Holding
 
 __all__ = ["CERT_TYPES", "CommerceApi"]
@@ -57,11 +74,56 @@ class _Query(BaseModel):
     pageSize: int = Field(PAGE_SIZE_MAX, ge=1)
 
 
+class _Freeze(BaseModel):
+    bizSeq: str = Field(min_length=1, max_length=128)
+    uniscId: str = Field(min_length=1)
+    court: str = Field(min_length=1)
+    caseNo: str | None = None
+    caseId: str | None = None
+    measure: str = "FREEZE"
+    amountWan: str | None = None
+    periodDays: int | None = None
+    approver: str | None = None
+
+
+_VERBS = ("renew", "release", "expire", "deduct")
+
+
 def _wan(value: Decimal | None) -> str | None:
     return format(value.scaleb(-4), "f") if value is not None else None
 
 
-def _stake(h: Holding) -> dict[str, Any]:
+def _decision(d: Decision) -> dict[str, Any]:
+    return {
+        "success": True,
+        "result": {
+            "bizSeq": d.order_id,
+            "freezeId": d.control_id,
+            "status": d.outcome.upper(),
+            "seq": d.position,
+            "amountWan": _wan(d.amount_controlled),
+            "deductedWan": _wan(d.amount_deducted),
+            "effectiveDate": iso(d.effective_at),
+            "expireDate": iso(d.expires_at),
+            "remark": d.reason,
+            "promoted": [
+                {
+                    "freezeId": p.control_id,
+                    "bizSeq": p.order_id,
+                    "caseId": p.case_id,
+                    "court": p.court,
+                    "amountWan": _wan(p.amount),
+                    "effectiveDate": iso(p.effective_at),
+                    "expireDate": iso(p.expires_at),
+                }
+                for p in d.promoted
+            ],
+            "handledAt": iso(d.decided_at),
+        },
+    }
+
+
+def _stake(h: Holding, controls: list[RegControl]) -> dict[str, Any]:
     d = h.details
     return {
         "investorName": h.owner.name,
@@ -74,6 +136,7 @@ def _stake(h: Holding) -> dict[str, Any]:
         "assessedValue": amount(h.value),
         "frozen": [
             {
+                "freezeId": c.control_id,
                 "court": c.court,
                 "type": c.action,
                 "amountWan": _wan(c.amount),
@@ -82,7 +145,7 @@ def _stake(h: Holding) -> dict[str, Any]:
                 "seq": c.position,
                 "state": c.status,
             }
-            for c in h.controls
+            for c in controls
         ],
     }
 
@@ -116,8 +179,34 @@ class CommerceApi(RegistryApi):
                     "total": len(found),
                     "pageNo": q.pageNo,
                     "pageSize": size,
-                    "list": [_stake(h) for h in page],
+                    "list": [_stake(h, self.current_controls(h)[1]) for h in page],
                 },
             }
 
+        @router.post("/open/v1/equity/freezes")
+        def freeze(body: _Freeze) -> dict[str, Any]:
+            return _decision(self.execute(self._order(body, body.measure.lower())))
+
+        @router.post("/open/v1/equity/freezes/{freezeId}/{verb}")
+        def change(freezeId: str, verb: str, body: _Freeze) -> dict[str, Any]:
+            if verb not in _VERBS:
+                raise BadRequest(f"unknown operation {verb!r} (renew, release, expire, deduct)", 404)
+            return _decision(self.execute(self._order(body, verb, freezeId)))
+
         return router
+
+    @staticmethod
+    def _order(body: _Freeze, action: str, freeze_id: str | None = None) -> Order:
+        wan = parse_amount(body.amountWan, "amountWan")
+        return Order(
+            order_id=body.bizSeq,
+            action=action,
+            asset_ref=body.uniscId,
+            court=body.court,
+            case_id=body.caseId,
+            case_number=body.caseNo,
+            amount=wan.scaleb(4) if wan is not None else None,
+            control_id=freeze_id,
+            period_days=body.periodDays,
+            approved_by=body.approver,
+        )

@@ -10,7 +10,26 @@ Reply ``{"total", "offset", "limit", "items": [{"certificateNo", "owner": {"name
 (``type``, ``title``, ``status``, ``detail``).
 
 Search: rights whose recorded ``idNo`` equals any ``ownerIdNo`` sent, or whose owner name equals
-``ownerName`` after NFKC and removing whitespace.
+``ownerName`` after NFKC and removing whitespace. ``restrictions`` lists the right's current
+seizures from the register (``restrictionId``, ``status`` effective|waiting, ``queuePosition``
+0 = in effect, n = n-th waiting).
+
+Seizures (查封), rules in ``registries.controls``:
+
+- ``POST /rest/v1/rights/{certificateNo}/restrictions`` ``{"requestId" (idempotency key), "court",
+  "caseNumber", "caseId", "kind": "SEIZURE" | "FREEZE", "amount", "periodDays", "approvedBy"}``
+  → 201;
+- ``POST /rest/v1/restrictions/{restrictionId}/actions`` ``{"requestId", "certificateNo",
+  "action": "RENEW" | "RELEASE" | "EXPIRE" | "DEDUCT", "court", "caseId", "caseNumber",
+  "periodDays", "amount"}`` → 200.
+
+Reply ``{"requestId", "restrictionId", "result": IN_EFFECT | QUEUED | PARTIAL | RENEWED | RELEASED
+| DEDUCTED | EXPIRED, "queuePosition", "amountControlled", "amountDeducted", "effectiveAt",
+"expiresAt", "note", "promoted": [{"restrictionId", "requestId", "caseId", "court",
+"amountControlled", "effectiveAt", "expiresAt"}], "decidedAt"}``. A refusal is a 409 problem
+(``type`` ``.../restriction-refused``, ``detail`` = the reason) extended with ``requestId``,
+``restrictionId``, ``result: "REJECTED"`` and ``decidedAt``; an unknown certificate is a 404
+problem. Repeating a ``requestId`` repeats the first answer, status included.
 """
 
 from __future__ import annotations
@@ -22,11 +41,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from .api import BadRequest, RegistryApi, amount, iso, secret_matches, wire
+from .api import BadRequest, RegistryApi, amount, iso, parse_amount, secret_matches, wire
+from .controls import Decision, Order, RegControl
 from .records import Holding
 
-__all__ = ["ID_TYPES", "USERNAME", "RealEstateApi"]
+__all__ = ["ID_TYPES", "REFUSED", "RESULTS", "USERNAME", "RealEstateApi"]
 
 LIMIT_MAX = 25
 USERNAME = "enforcement-hub"
@@ -38,7 +59,77 @@ ID_TYPES = {
 }
 
 
-def _right(h: Holding) -> dict[str, Any]:
+RESULTS = {
+    "effective": "IN_EFFECT",
+    "waiting": "QUEUED",
+    "partial": "PARTIAL",
+    "rejected": "REJECTED",
+    "renewed": "RENEWED",
+    "released": "RELEASED",
+    "deducted": "DEDUCTED",
+    "expired": "EXPIRED",
+}
+REFUSED = "https://bdc.example.gov.cn/problems/restriction-refused"
+_KINDS = {"SEIZURE": "seize", "FREEZE": "freeze"}
+
+
+class _Restriction(BaseModel):
+    requestId: str = Field(min_length=1, max_length=128)
+    court: str = Field(min_length=1)
+    caseNumber: str | None = None
+    caseId: str | None = None
+    kind: str = "SEIZURE"
+    amount: str | None = None
+    periodDays: int | None = None
+    approvedBy: str | None = None
+
+
+class _Action(_Restriction):
+    certificateNo: str = Field(min_length=1)
+    action: str
+
+
+def _decision(d: Decision) -> JSONResponse:
+    if d.outcome == "rejected":
+        problem = {
+            "type": REFUSED,
+            "title": "Conflict",
+            "status": 409,
+            "detail": d.reason,
+            "requestId": d.order_id,
+            "restrictionId": d.control_id,
+            "result": RESULTS[d.outcome],
+            "decidedAt": iso(d.decided_at),
+        }
+        return JSONResponse(problem, 409, media_type="application/problem+json")
+    body = {
+        "requestId": d.order_id,
+        "restrictionId": d.control_id,
+        "result": RESULTS[d.outcome],
+        "queuePosition": d.position,
+        "amountControlled": amount(d.amount_controlled),
+        "amountDeducted": amount(d.amount_deducted),
+        "effectiveAt": iso(d.effective_at),
+        "expiresAt": iso(d.expires_at),
+        "note": d.reason,
+        "promoted": [
+            {
+                "restrictionId": p.control_id,
+                "requestId": p.order_id,
+                "caseId": p.case_id,
+                "court": p.court,
+                "amountControlled": amount(p.amount),
+                "effectiveAt": iso(p.effective_at),
+                "expiresAt": iso(p.expires_at),
+            }
+            for p in d.promoted
+        ],
+        "decidedAt": iso(d.decided_at),
+    }
+    return JSONResponse(body, 201 if d.action in ("seize", "freeze") else 200)
+
+
+def _right(h: Holding, controls: list[RegControl]) -> dict[str, Any]:
     d = h.details
     return {
         "certificateNo": h.ref,
@@ -61,6 +152,7 @@ def _right(h: Holding) -> dict[str, Any]:
         ],
         "restrictions": [
             {
+                "restrictionId": c.control_id,
                 "court": c.court,
                 "kind": c.action,
                 "registeredAt": iso(c.registered_at),
@@ -68,7 +160,7 @@ def _right(h: Holding) -> dict[str, Any]:
                 "queuePosition": c.position,
                 "status": c.status,
             }
-            for c in h.controls
+            for c in controls
         ],
     }
 
@@ -116,7 +208,34 @@ class RealEstateApi(RegistryApi):
                 "total": len(found),
                 "offset": offset,
                 "limit": limit,
-                "items": [_right(h) for h in found[offset : offset + limit]],
+                "items": [_right(h, self.current_controls(h)[1]) for h in found[offset : offset + limit]],
             }
 
+        @router.post("/rest/v1/rights/{certificateNo}/restrictions")
+        def restrict(certificateNo: str, body: _Restriction) -> Response:
+            action = _KINDS.get(body.kind.upper(), body.kind)
+            return _decision(self.execute(self._order(body, action, certificateNo)))
+
+        @router.post("/rest/v1/restrictions/{restrictionId}/actions")
+        def act(restrictionId: str, body: _Action) -> Response:
+            action = body.action.lower()
+            if action not in ("renew", "release", "expire", "deduct"):
+                raise BadRequest("action must be RENEW, RELEASE, EXPIRE or DEDUCT")
+            return _decision(self.execute(self._order(body, action, body.certificateNo, restrictionId)))
+
         return router
+
+    @staticmethod
+    def _order(body: _Restriction, action: str, ref: str, restriction_id: str | None = None) -> Order:
+        return Order(
+            order_id=body.requestId,
+            action=action,
+            asset_ref=ref,
+            court=body.court,
+            case_id=body.caseId,
+            case_number=body.caseNumber,
+            amount=parse_amount(body.amount, "amount"),
+            control_id=restriction_id,
+            period_days=body.periodDays,
+            approved_by=body.approvedBy,
+        )

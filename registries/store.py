@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from .controls import ControlRegister
 from .population import Population
 from .records import Holding, Household, Owner, normalise_name
 
@@ -47,8 +48,15 @@ class _OwnerIndex(Generic[_T]):
         return [self.items[i] for i in sorted(hits)]  # registry order: stable across pages
 
 
+_CONTROL_PREFIXES = {"police": "GA", "commerce": "SJ", "real_estate": "BDC", "land": "TD"}
+
+
+def _control_prefix(agency: str) -> str:
+    return _CONTROL_PREFIXES.get(agency) or agency.removeprefix("bank:").upper()
+
+
 class RegistryStore:
-    """One registry's records (and, for police, its household registrations)."""
+    """One registry's records (and, for police, its household registrations) and its control register."""
 
     def __init__(
         self, agency: str, holdings: Sequence[Holding], households: Sequence[Household] = ()
@@ -56,6 +64,8 @@ class RegistryStore:
         self.agency = agency
         self._holdings = _OwnerIndex(holdings)
         self._households = _OwnerIndex(households)
+        # the registry's own register of controls, seeded lazily from the records' controls
+        self.controls = ControlRegister(self._holdings.items, _control_prefix(agency))
 
     def __len__(self) -> int:
         return len(self._holdings.items) + len(self._households.items)

@@ -26,7 +26,15 @@ __all__ = [
     "AssetRecord",
     "Case",
     "CaseCreate",
+    "AssetRef",
     "CaseRegistered",
+    "ControlCommand",
+    "ControlOrderRequested",
+    "ControlOrderState",
+    "ControlOutcome",
+    "ControlTick",
+    "CourtEvent",
+    "PromotedControl",
     "CourtCommand",
     "DeadLetter",
     "DeadlineReached",
@@ -207,7 +215,33 @@ class InquiryRequested(_Message):
     idempotency_key: str
 
 
-CourtCommand = Annotated[CaseRegistered | InquiryRequested, Field(discriminator="type")]
+class AssetRef(_Message):
+    """An asset as an inquiry found it, enough for the streams to route and cap an order."""
+
+    asset_id: str
+    agency: str
+    kind: AssetKind
+    ref: str
+    value: Money
+
+
+class ControlOrderRequested(_Message):
+    type: Literal["control_order_requested"] = "control_order_requested"
+    order_id: str
+    case_id: str
+    court_id: str
+    asset: AssetRef
+    action: Literal["freeze", "seize", "deduct", "renew", "release"]
+    amount: Money | None = None
+    period_days: int | None = None
+    approved_by: str
+    requested_at: dt.datetime
+    idempotency_key: str
+
+
+CourtCommand = Annotated[
+    CaseRegistered | InquiryRequested | ControlOrderRequested, Field(discriminator="type")
+]
 
 
 # ---------------------------------------------------------------- agencies (Kafka)
@@ -421,7 +455,7 @@ class DeadLetter(_Message):
 
 ControlAction = Literal["freeze", "seize", "deduct", "renew", "release", "expire"]
 ControlOutcomeKind = Literal[
-    "effective", "waiting", "partial", "rejected", "renewed", "released", "deducted", "expired"
+    "effective", "waiting", "partial", "rejected", "renewed", "released", "deducted", "expired", "failed"
 ]
 
 
@@ -481,3 +515,87 @@ class ControlOutcome(_Message):
     promoted: list[PromotedControl] = Field(default_factory=list)
     decided_at: dt.datetime
     idempotency_key: str
+
+
+class ControlTick(_Message):
+    """The streams' timer asking the owner of a case's partition to remind or expire a control."""
+
+    case_id: str
+    order_id: str
+    kind: Literal["remind", "expire"]
+    at: dt.datetime
+
+
+CourtEventKind = Literal[
+    "effective", "waiting", "partial", "rejected", "failed", "promoted", "renewed", "expiring", "expired",
+    "released", "deducted",
+]
+
+
+class ControlOrderState(_Message):
+    """A control order as the court sees it (``GET /v1/control-orders/{order_id}``)."""
+
+    order_id: str
+    case_id: str
+    court_id: str
+    asset_id: str
+    agency: str
+    action: str
+    amount: Money | None = None
+    status: Literal[
+        "pending", "effective", "waiting", "partial", "rejected", "failed", "released", "expired", "deducted",
+        "renewed",
+    ]
+    position: int | None = None
+    amount_controlled: Money | None = None
+    amount_deducted: Money | None = None
+    control_id: str | None = None
+    effective_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    reason: str | None = None
+    approved_by: str
+    requested_at: dt.datetime
+
+
+class CourtEvent(_Message):
+    """One outcome pushed to a court (``hub.court.outcomes``; webhooks; the order's history)."""
+
+    event_id: str = Field(description="stable for the same outcome: a repeat is recognisable")
+    kind: CourtEventKind
+    case_id: str
+    court_id: str
+    order_id: str
+    order: ControlOrderState
+    detail: str | None = None
+    secured: Money | None = Field(default=None, description="value secured for the case after this event")
+    deducted_total: Money | None = None
+    at: dt.datetime
+
+
+# ---------------------------------------------------------------- control orders (API)
+
+
+class ControlOrderCreate(_Strict):
+    case_id: str = Field(min_length=1, max_length=64)
+    asset_id: str = Field(min_length=1, max_length=300, description="an asset_id from an inquiry of this case")
+    action: Literal["freeze", "seize", "deduct", "renew", "release"]
+    amount: Money | None = Field(default=None, description="yuan, for freeze and deduct")
+    approved_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
+    period_days: int | None = Field(default=None, ge=1, le=1095, description="default: the legal maximum")
+
+    @model_validator(mode="after")
+    def _amount(self) -> ControlOrderCreate:
+        if self.action in ("freeze", "deduct"):
+            if self.amount is None:
+                raise ValueError(f"amount is required to {self.action}")
+            if self.amount <= 0:
+                raise ValueError("amount must be greater than zero")
+        elif self.amount is not None:
+            raise ValueError(f"amount applies to freeze and deduct, not {self.action}")
+        return self
+
+
+class AssetConfirmationCreate(_Strict):
+    asset_id: str = Field(min_length=1, max_length=300)
+    confirmed_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
+    note: str | None = Field(default=None, max_length=1000)

@@ -1,6 +1,7 @@
 """Every Kafka topic of the hub, with the one model its messages carry.
 
-Keys: court commands by case id (a case's registration precedes its inquiries in one partition);
+Keys: court commands by case id (a case's registration precedes its inquiries and control orders in
+one partition); control results, ticks and court outcomes by case id (the case's ledger lives there);
 everything about an inquiry by inquiry id, so the streams' per-inquiry table is co-partitioned.
 """
 
@@ -16,7 +17,9 @@ from .models import (
     AgencyResponse,
     ControlCommand,
     ControlOutcome,
+    ControlTick,
     CourtCommand,
+    CourtEvent,
     DeadLetter,
     DeadlineReached,
     InquiryOpened,
@@ -30,7 +33,7 @@ __all__ = [
     "INQUIRY_DEADLINES",
     "INQUIRY_OPENED",
     "INQUIRY_RESULTS",
-    "CONTROL_ORDERS",
+    "CONTROL_TICKS",
     "CONTROL_RESULTS",
     "COURT_OUTCOMES",
     "agency_controls_topic",
@@ -44,7 +47,7 @@ INQUIRY_DEADLINES = "hub.inquiry.deadlines"
 AGENCY_RESPONSES = "hub.agency.responses"
 INQUIRY_RESULTS = "hub.inquiry.results"
 DEAD_LETTERS = "hub.deadletters"
-CONTROL_ORDERS = "hub.control.orders"
+CONTROL_TICKS = "hub.control.ticks"
 CONTROL_RESULTS = "hub.control.results"
 COURT_OUTCOMES = "hub.court.outcomes"
 _AGENCY_REQUESTS_PREFIX = "hub.agency."
@@ -68,6 +71,8 @@ _FIXED: dict[str, Any] = {
     INQUIRY_RESULTS: TypeAdapter(InquiryResult),
     DEAD_LETTERS: TypeAdapter(DeadLetter),
     CONTROL_RESULTS: TypeAdapter(ControlOutcome),
+    CONTROL_TICKS: TypeAdapter(ControlTick),
+    COURT_OUTCOMES: TypeAdapter(CourtEvent),
 }
 _AGENCY_REQUEST = TypeAdapter(AgencyRequest)
 _CONTROL_COMMAND = TypeAdapter(ControlCommand)

@@ -42,6 +42,10 @@ from schemas.models import (
     InquiryOpened,
     InquiryRequested,
     InquiryResult,
+    ControlOrderRequested,
+    ControlOutcome,
+    ControlTick,
+    CourtEvent,
 )
 from schemas.topics import (
     AGENCY_RESPONSES,
@@ -50,10 +54,14 @@ from schemas.topics import (
     INQUIRY_DEADLINES,
     INQUIRY_OPENED,
     INQUIRY_RESULTS,
+    CONTROL_RESULTS,
+    CONTROL_TICKS,
+    COURT_OUTCOMES,
+    agency_controls_topic,
     agency_requests_topic,
 )
 
-from . import inquiry_state
+from . import inquiry_state, ledger
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +115,10 @@ agency_responses = _topic(AGENCY_RESPONSES)
 inquiry_results = _topic(INQUIRY_RESULTS)
 dead_letters = _topic(DEAD_LETTERS)
 request_topics = {a: _topic(agency_requests_topic(a)) for a in settings.agencies}
+control_topics = {a: _topic(agency_controls_topic(a)) for a in settings.agencies}
+control_results = _topic(CONTROL_RESULTS)
+control_ticks = _topic(CONTROL_TICKS)
+court_outcomes = _topic(COURT_OUTCOMES)
 
 cases = app.Table("cases", default=None, partitions=settings.partitions)
 inquiries = app.Table("inquiries", default=None, partitions=settings.partitions)
@@ -176,11 +188,18 @@ async def _publish_result(result: InquiryResult) -> None:
     await inquiry_results.send(key=result.inquiry_id.encode(), value=encode(result))
 
 
-async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
+async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderRequested) -> None:
     if isinstance(cmd, CaseRegistered):
-        current = cases.get(cmd.case.case_id)
-        entry = {"case": cmd.case.model_dump(mode="json"), "inquiries": (current or {}).get("inquiries", [])}
+        current = cases.get(cmd.case.case_id) or {}
+        entry = {
+            "case": cmd.case.model_dump(mode="json"),
+            "inquiries": current.get("inquiries", []),
+            "ledger": current.get("ledger") or ledger.new_ledger(cmd.case),
+        }
         cases[cmd.case.case_id] = entry
+        return
+    if isinstance(cmd, ControlOrderRequested):
+        await _on_control_order(cmd)
         return
     entry = cases.get(cmd.case_id)
     if entry and cmd.inquiry_id in entry["inquiries"]:
@@ -236,6 +255,87 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested) -> None:
         await request_topics[agency].send(key=key, value=encode(request))
     entry["inquiries"] = [*entry["inquiries"][-999:], cmd.inquiry_id]
     cases[cmd.case_id] = entry
+
+
+# ---------------------------------------------------------------- control orders and the case ledger
+
+
+async def _send_events(events: list[CourtEvent]) -> None:
+    for event in events:
+        await court_outcomes.send(key=event.case_id.encode(), value=encode(event))
+
+
+async def _send_command(command: Any) -> None:
+    # keyed by asset: the agency sees one asset's orders in the order the hub decided them
+    key = f"{command.agency}/{command.asset_ref}".encode()
+    await control_topics[command.agency].send(key=key, value=encode(command))
+
+
+async def _on_control_order(req: ControlOrderRequested) -> None:
+    entry = cases.get(req.case_id)
+    now = clock.now()
+    if not entry or entry["case"]["court_id"] != req.court_id:
+        await _send_events([ledger.refuse(req, f"case {req.case_id} is not a case of court {req.court_id}", now)])
+        return
+    if req.asset.agency not in control_topics:
+        await _send_events([ledger.refuse(req, f"agency {req.asset.agency} is not configured", now)])
+        return
+    command, events = ledger.accept_order(entry["ledger"], req, now)
+    if command is not None:
+        await _send_command(command)
+    await _send_events(events)
+    cases[req.case_id] = entry
+
+
+async def _on_control_result(outcome: ControlOutcome) -> None:
+    entry = cases.get(outcome.case_id)
+    if not entry or "ledger" not in entry:
+        raise LookupError(f"case_id: no ledger for case {outcome.case_id}")
+    events = ledger.apply_outcome(entry["ledger"], outcome, clock.now())
+    await _send_events(events)
+    cases[outcome.case_id] = entry
+
+
+async def _on_control_tick(tick: ControlTick) -> None:
+    entry = cases.get(tick.case_id)
+    if not entry or "ledger" not in entry:
+        return
+    command, events = ledger.apply_tick(entry["ledger"], tick, clock.now(), settings.control_reminder_days)
+    await _send_events(events)
+    if command is not None:
+        await _send_command(command)
+    cases[tick.case_id] = entry
+
+
+@app.agent(control_results, concurrency=1)
+async def on_control_result(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.control_results", _on_control_result):
+        yield None
+
+
+@app.agent(control_ticks, concurrency=1)
+async def on_control_tick(stream: Any) -> AsyncIterator[None]:
+    async for _ in _each(stream, "streams.control_ticks", _on_control_tick):
+        yield None
+
+
+_ticks_sent: set[tuple[str, str, str]] = set()
+
+
+@app.timer(interval=1.0)
+async def expiry_timer() -> None:
+    """Reminders and expiry notices as the hub's clock reaches them (the clock can be simulated)."""
+    now = clock.now()
+    for case_id, entry in list(cases.items()):
+        if not entry or "ledger" not in entry:
+            continue
+        for tick in ledger.due_ticks(entry["ledger"], now, settings.control_reminder_days):
+            order = entry["ledger"]["orders"][tick.order_id]
+            key = (tick.order_id, tick.kind, order.get("expires_at") or "")
+            if key in _ticks_sent:
+                continue
+            _ticks_sent.add(key)
+            await control_ticks.send(key=case_id.encode(), value=encode(tick))
 
 
 @app.agent(court_commands, concurrency=1)

@@ -22,7 +22,7 @@ from .cases import not_found
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 
 
-def _unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
+def unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
 
 
@@ -47,7 +47,7 @@ async def create_inquiry(
         raise not_found("case", body.case_id)
     case = Case.model_validate(case_body)
     if case.debtor(body.debtor.id_type, body.debtor.id_number) is None:
-        raise _unprocessable(
+        raise unprocessable(
             ["body", "debtor"],
             f"not a debtor of case {body.case_id}: a court may only inquire "
             "about a party subject to enforcement in that case",
@@ -56,7 +56,7 @@ async def create_inquiry(
     try:
         agencies = expand_agencies(body.agencies, settings.bank_codes)
     except ValueError as e:
-        raise _unprocessable(["body", "agencies"], str(e), "unknown_agency") from None
+        raise unprocessable(["body", "agencies"], str(e), "unknown_agency") from None
     inquiry_id = new_id("inq")
     command = InquiryRequested(
         inquiry_id=inquiry_id,

@@ -3,8 +3,11 @@ stream worker and gateway as child processes, exactly as ``hub up`` starts them.
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import random
+import threading
 import socket
 import time
 from collections.abc import Iterator
@@ -19,6 +22,49 @@ from hub.supervisor import Hub
 from .planted import write_fixtures
 
 SLA_SECONDS = 8.0
+WEBHOOK_SECRET = "whsec-test-court-a"
+REMINDER_DAYS = 30
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint for court-a's webhook that refuses the first ``fail_first`` deliveries."""
+
+    def __init__(self, fail_first: int = 2) -> None:
+        self.fail_first = fail_first
+        self.attempts = 0
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.refused_ids: list[str] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.attempts += 1
+                    failing = receiver.attempts <= receiver.fail_first
+                    if failing:
+                        receiver.refused_ids.append(self.headers.get("X-Hub-Event-Id", ""))
+                    else:
+                        receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(503 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub-events"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(body) for _, body in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _free(port: int) -> bool:
@@ -40,8 +86,10 @@ def _port_block() -> int:
 
 
 class HubClient:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, webhook: WebhookReceiver, clock_file: Path) -> None:
         self.hub = hub
+        self.webhook = webhook
+        self.clock_file = clock_file
         self.settings = hub.settings
         tokens = hub.settings.tokens_by_court
         self.court_a = httpx.Client(
@@ -96,6 +144,35 @@ class HubClient:
             assert time.monotonic() < deadline, f"inquiry {inquiry_id} still pending: {body['agencies']}"
             time.sleep(0.2)
 
+    def find_assets(
+        self, debtor: dict[str, Any], client: httpx.Client | None = None, **case: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """Register a case against the debtor and inquire: (case id, assets by registry ref)."""
+        case_id = self.create_case([debtor], client=client, **case)
+        result = self.wait_result(self.inquire(case_id, debtor, client=client), client=client)
+        return case_id, {a["ref"]: a for a in result["assets"]}
+
+    def order(self, client: httpx.Client | None = None, **body: Any) -> str:
+        r = (client or self.court_a).post("/v1/control-orders", json=body)
+        assert r.status_code == 202, r.text
+        return str(r.json()["order_id"])
+
+    def wait_order(
+        self, order_id: str, statuses: set[str], timeout: float = 30.0, client: httpx.Client | None = None
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            r = (client or self.court_a).get(f"/v1/control-orders/{order_id}")
+            assert r.status_code == 200, r.text
+            body: dict[str, Any] = r.json()
+            if body["status"] in statuses:
+                return body
+            assert time.monotonic() < deadline, f"order {order_id} is {body['status']}: {body['history']}"
+            time.sleep(0.2)
+
+    def judge(self, court: str = "court-a") -> str:
+        return sorted(self.settings.judges_by_court[court])[0]
+
     def set_faults(self, agency: str, **faults: Any) -> None:
         from connectors.registry_adapters import build_adapter
 
@@ -113,7 +190,15 @@ class HubClient:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
     state = tmp_path_factory.mktemp("hub")
     base = _port_block()
+    webhook = WebhookReceiver(fail_first=2)
+    clock_file = Path(state) / "clock-offset"
     overrides = {
+        "HUB_CLOCK_FILE": str(clock_file),
+        "HUB_COURT_WEBHOOKS": f"court-a:{webhook.url}",
+        "HUB_WEBHOOK_SECRETS": f"court-a:{WEBHOOK_SECRET}",
+        "HUB_WEBHOOK_BACKOFF_INITIAL": "0.1",
+        "HUB_WEBHOOK_BACKOFF_MAX": "0.5",
+        "HUB_CONTROL_REMINDER_DAYS": str(REMINDER_DAYS),
         "HUB_STATE_DIR": str(state),
         "HUB_EMBEDDED_KAFKA_PORT": str(base),
         "HUB_REGISTRY_BASE_PORT": str(base),
@@ -136,10 +221,15 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
     ):
         os.environ.pop(var, None)
     running = Hub(overrides)
-    running.start(timeout=120)
-    client = HubClient(running)
+    try:
+        running.start(timeout=120)
+    except BaseException:
+        webhook.close()
+        raise
+    client = HubClient(running, webhook, clock_file)
     try:
         yield client
     finally:
         client.close()
         running.stop()
+        webhook.close()

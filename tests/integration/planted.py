@@ -79,6 +79,7 @@ def write_fixtures(path: Path) -> Path:
             "asset": {"kind": "deposit", "ref": "6222020200799999999", "value": "999.00"},
         }
     )
+    lines += control_fixture_lines()
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 
@@ -86,3 +87,111 @@ def write_fixtures(path: Path) -> Path:
 def expected_rich_assets() -> dict[str, tuple[str, str]]:
     """asset ref -> (agency, value) exactly as planted."""
     return {a["asset"]["ref"]: (a["registry"], a["asset"]["value"]) for a in RICH_ASSETS}
+
+
+# ---------------------------------------------------------------- control-order scenarios
+def person(name: str, first17: str) -> dict[str, str]:
+    return {"name": name, "id_type": "resident_id", "id_number": rid(first17)}
+
+
+FLAT_OWNER = person("周建平", "42010619700101051")
+FLAT_REF = "鄂(2018)武汉市不动产权第0800001号"
+CAP_DEBTOR = person("吴桂英", "42010619720202062")
+CAP_ACCOUNTS = {
+    "bank:icbc": "6222020200800000001",
+    "bank:ccb": "6217000010800000002",
+    "bank:boc": "6216600100800000003",
+}
+THIN_DEBTOR = person("郑小军", "42010619730303073")
+THIN_ACCOUNT = "6222020200800000004"
+DEDUCT_DEBTOR = person("王秀兰", "42010619740404084")
+DEDUCT_ACCOUNT = "6217000010800000005"
+EXPIRY_DEBTOR = person("冯志强", "42010619750505095")
+EXPIRY_ACCOUNT = "6216600100800000006"
+
+# identity linkage end to end: one debtor's records under every registry's own spelling
+LEGACY_DEBTOR = person("陈　建国", "42010619680808108")  # the court types an ideographic space; names fold
+LEGACY_ID_15 = LEGACY_DEBTOR["id_number"][:6] + LEGACY_DEBTOR["id_number"][8:17]
+COMPANY = {"name": "武汉恒通机械有限责任公司", "id_type": "uscc", "id_number": uscc("91420100", "MA4KX7Q2")}
+COMPANY_ORG = COMPANY["id_number"][8:16] + "-" + COMPANY["id_number"][16]
+SLIP_DEBTOR = person("褚卫东", "42010619790909119")
+
+
+def _transposed(number: str) -> str:
+    i = next(i for i in range(6, 16) if number[i] != number[i + 1])
+    return number[:i] + number[i + 1] + number[i] + number[i + 2 :]
+
+
+SLIP_ID = _transposed(SLIP_DEBTOR["id_number"])
+SLIP_ACCOUNT = "6222020200800000007"
+
+
+def control_fixture_lines() -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {
+            "registry": "real_estate",
+            "owner": FLAT_OWNER,
+            "asset": {
+                "kind": "real_estate",
+                "ref": FLAT_REF,
+                "value": "1200000.00",
+                "address": "武汉市江岸区沿江大道8号",
+            },
+        },
+        {
+            "registry": "bank:icbc",
+            "owner": THIN_DEBTOR,
+            "asset": {"kind": "deposit", "ref": THIN_ACCOUNT, "value": "3000.00"},
+        },
+        {
+            "registry": "bank:ccb",
+            "owner": DEDUCT_DEBTOR,
+            "asset": {"kind": "deposit", "ref": DEDUCT_ACCOUNT, "value": "50000.00"},
+        },
+        {
+            "registry": "bank:boc",
+            "owner": EXPIRY_DEBTOR,
+            "asset": {"kind": "deposit", "ref": EXPIRY_ACCOUNT, "value": "10000.00"},
+        },
+        # linkage: legacy 15-digit number at land, full-width name at police, org code at commerce/bank
+        {
+            "registry": "land",
+            "owner": {"name": "陈建国", "id_type": "resident_id", "id_number": LEGACY_ID_15},
+            "asset": {"kind": "land_use_right", "ref": "420106-080-0008", "value": "260000.00"},
+        },
+        {
+            "registry": "police",
+            "owner": {"name": "陈 建国", "id_type": "resident_id", "id_number": LEGACY_DEBTOR["id_number"]},
+            "asset": {"kind": "vehicle", "ref": "鄂A80008", "value": "66000.00"},
+        },
+        {
+            "registry": "bank:icbc",
+            "owner": {"name": "武汉恒通机械有限公司", "id_type": "org_code", "id_number": COMPANY_ORG},
+            "asset": {"kind": "deposit", "ref": "6222020200800000009", "value": "730000.00"},
+        },
+        {
+            "registry": "commerce",
+            "owner": {
+                "name": "武汉恒通机械有限责任公司",
+                "id_type": "uscc",
+                "id_number": COMPANY["id_number"],
+            },
+            "asset": {
+                "kind": "equity",
+                "ref": uscc("91420100", "MA4KX7Q3"),
+                "value": "1000000.00",
+                "company_name": "武汉恒通配件有限公司",
+            },
+        },
+        # a clerk's slip: same name, two digits swapped -> possible, needs a judge's confirmation
+        {
+            "registry": "bank:icbc",
+            "owner": {"name": SLIP_DEBTOR["name"], "id_type": "resident_id", "id_number": SLIP_ID},
+            "asset": {"kind": "deposit", "ref": SLIP_ACCOUNT, "value": "42000.00"},
+        },
+    ]
+    lines += [
+        {"registry": bank, "owner": CAP_DEBTOR, "asset": {"kind": "deposit", "ref": ref, "value": "80000.00"}}
+        for bank, ref in CAP_ACCOUNTS.items()
+    ]
+    return lines

@@ -1,0 +1,133 @@
+"""``/v1/control-orders``: freeze, seize, deduct, renew, release an asset found by an inquiry.
+
+The gateway checks what it can answer at once (the case is the court's, the judge is one of the
+court's, the asset was found for this case and its linkage is a ``match`` or a confirmed
+``possible``, the action fits the asset); the case-level cap and everything the agency decides
+come back asynchronously as the order's status and history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, status
+from sqlalchemy.exc import IntegrityError
+
+from schemas.agencies import CONTROL_ACTIONS_BY_KIND, AssetKind
+from schemas.codec import encode
+from schemas.models import AssetRef, ControlOrderCreate, ControlOrderRequested, new_id
+from schemas.topics import COURT_COMMANDS
+
+from ..db import Database
+from ..db import control_orders as orders_table
+from ..deps import CourtId, Db, Relay, Settings
+from ..idempotency import IdempotencyKey, conflict, request_hash
+from .cases import not_found
+from .inquiries import unprocessable
+
+router = APIRouter(prefix="/v1/control-orders", tags=["control orders"])
+
+
+async def find_asset(db: Database, case_id: str, court_id: str, asset_id: str) -> dict[str, Any] | None:
+    """The asset as the case's newest inquiry that found it reported it."""
+    found = None
+    for row in await db.inquiries_of_case(case_id, court_id):
+        for asset in (row.result or {}).get("assets", []):
+            if asset["asset_id"] == asset_id:
+                found = asset
+    return found
+
+
+def check_judge(settings: Any, court_id: str, judge: str, field: str) -> None:
+    if judge not in settings.judges_by_court.get(court_id, set()):
+        raise unprocessable(["body", field], f"{judge!r} is not a judge of court {court_id} who may approve "
+                            "control orders", "not_a_judge")
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Issue a control order")
+async def create_order(body: ControlOrderCreate, court_id: CourtId, db: Db, relay: Relay, settings: Settings,
+                       idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+    digest = request_hash(body.model_dump(mode="json"))
+    if idempotency_key:
+        first = await db.find_by_idempotency(orders_table, court_id, idempotency_key)
+        if first is not None:
+            if first.request_hash != digest:
+                raise conflict()
+            return {"order_id": first.order_id, "status": first.status}
+    if await db.find_case(body.case_id, court_id) is None:
+        raise not_found("case", body.case_id)
+    check_judge(settings, court_id, body.approved_by, "approved_by")
+    asset = await find_asset(db, body.case_id, court_id, body.asset_id)
+    if asset is None:
+        raise unprocessable(["body", "asset_id"], f"no inquiry of case {body.case_id} found this asset",
+                            "unknown_asset")
+    kind = AssetKind(asset["kind"])
+    if body.action not in CONTROL_ACTIONS_BY_KIND[kind]:
+        allowed = ", ".join(CONTROL_ACTIONS_BY_KIND[kind])
+        raise unprocessable(["body", "action"], f"{body.action} does not apply to {kind} (allowed: {allowed})",
+                            "action_not_allowed")
+    decision = asset["linkage"]["decision"]
+    if decision != "match" and await db.confirmation(body.case_id, body.asset_id) is None:
+        raise unprocessable(
+            ["body", "asset_id"],
+            f"the asset's link to the debtor is only '{decision}' (score {asset['linkage']['score']}): a judge must "
+            f"confirm it first (POST /v1/cases/{body.case_id}/asset-confirmations)",
+            "linkage_not_confirmed",
+        )
+    order_id = new_id("ord")
+    command = ControlOrderRequested(
+        order_id=order_id, case_id=body.case_id, court_id=court_id,
+        asset=AssetRef(asset_id=body.asset_id, agency=asset["agency"], kind=kind, ref=asset["ref"],
+                       value=asset["value"]),
+        action=body.action, amount=body.amount, period_days=body.period_days, approved_by=body.approved_by,
+        requested_at=dt.datetime.now(dt.UTC), idempotency_key=idempotency_key or order_id,
+    )
+    try:
+        async with db.engine.begin() as conn:
+            await db.insert_order(conn, order_id=order_id, court_id=court_id, case_id=body.case_id,
+                                  asset_id=body.asset_id, request=body.model_dump(mode="json"),
+                                  idempotency_key=idempotency_key, request_hash=digest)
+            await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
+    except IntegrityError:
+        first = await db.find_by_idempotency(orders_table, court_id, idempotency_key or "")
+        if first is None or first.request_hash != digest:
+            raise conflict() from None
+        return {"order_id": first.order_id, "status": first.status}
+    relay.wake.set()
+    return {"order_id": order_id, "status": "pending"}
+
+
+def _history_entry(event: dict[str, Any]) -> dict[str, Any]:
+    order = event["order"]
+    return {"event_id": event["event_id"], "event": event["kind"], "status": order["status"], "at": event["at"],
+            "detail": event.get("detail"), "position": order.get("position"),
+            "amount_controlled": order.get("amount_controlled")}
+
+
+@router.get("/{order_id}", summary="A control order's state and history")
+async def get_order(order_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
+    row = await db.get_order(order_id, court_id)
+    if row is None:
+        raise not_found("control order", order_id)
+    state = row.state or {}
+    history = [{"event": "submitted", "status": "pending", "at": row.created_at.isoformat() if row.created_at.tzinfo
+                else row.created_at.replace(tzinfo=dt.UTC).isoformat(), "detail": None}]
+    history += [_history_entry(e) for e in await db.events_of_order(order_id)]
+    return {
+        "order_id": row.order_id,
+        "case_id": row.case_id,
+        "asset_id": row.asset_id,
+        "action": state.get("action", row.request.get("action")),
+        "amount": state.get("amount", row.request.get("amount")),
+        "approved_by": state.get("approved_by", row.request.get("approved_by")),
+        "status": row.status,
+        "position": state.get("position"),
+        "amount_controlled": state.get("amount_controlled"),
+        "amount_deducted": state.get("amount_deducted"),
+        "control_id": state.get("control_id"),
+        "effective_at": state.get("effective_at"),
+        "expires_at": state.get("expires_at"),
+        "reason": state.get("reason"),
+        "history": history,
+    }

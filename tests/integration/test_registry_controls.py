@@ -1,0 +1,524 @@
+"""Control orders against every agency: the real registry app served by uvicorn on a free localhost
+port, driven by that agency's real adapter (``execute_control``, ``inquire``) over real HTTP.
+
+Each registry keeps its own register of controls and enforces the rules itself (``registries.controls``):
+first control in effect, later ones waiting in registration order, promotion on release/expiry with
+the promoted control's period starting then, renewal from the old expiry, legal maximum periods,
+idempotency by order id, partial freezes and deductions on deposits. Registry time comes from the
+hub clock (``HUB_CLOCK_FILE``), moved here with ``set_clock_offset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from connectors.adapter import AgencyAdapter
+from connectors.registry_adapters import build_adapter
+from hub.clock import set_clock_offset
+from hub.errors import PermanentRegistryError
+from hub.settings import HubSettings
+from registries.app import create_app
+from registries.controls import MAX_PERIOD_DAYS
+from registries.fixtures import load_fixtures
+from registries.population import generate
+from registries.store import RegistryData
+from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
+from schemas.identifiers import IdType, identifier_variants, resident_id_check
+from schemas.models import AgencyRequest, ControlCommand, ControlOutcome, IdentifierForm, Party, utcnow
+
+pytestmark = pytest.mark.integration
+
+BANKS = "icbc,boc"
+AGENCIES = HubSettings(banks=BANKS).agencies
+BANK_AGENCIES = [a for a in AGENCIES if a.startswith("bank:")]
+DAY = dt.timedelta(days=1)
+SLACK = dt.timedelta(seconds=5)
+ID = "42010619810315044"
+OWNER = Party(name="控制甲", id_type=IdType.resident_id, id_number=ID + resident_id_check(ID))
+ASSETS = ("queue", "renew", "idem", "wrong", "foreign", "expire", "clock", "partial", "deduct")
+BALANCES = {"foreign": "2000.00", "partial": "8000.00", "deduct": "20000.00"}
+
+
+def _kind(agency: str) -> str:
+    return str(ASSET_KIND_BY_AGENCY_TYPE[agency_type(agency)])
+
+
+def _register_action(agency: str) -> str:
+    return "freeze" if _kind(agency) in ("deposit", "equity") else "seize"
+
+
+def _ref(agency: str, name: str) -> str:
+    return f"{agency.replace(':', '-')}-c-{name}"
+
+
+def _planted(agency: str) -> list[dict[str, Any]]:
+    kind = _kind(agency)
+    lines = []
+    for name in ASSETS:
+        line: dict[str, Any] = {
+            "registry": agency,
+            "owner": {"name": OWNER.name, "id_type": "resident_id", "id_number": OWNER.id_number},
+            "asset": {"kind": kind, "ref": _ref(agency, name), "value": BALANCES.get(name, "10000.00")},
+        }
+        if name in ("foreign", "partial"):  # another court's control already in effect
+            line["controls"] = [
+                {
+                    "court": "court-x",
+                    "action": _register_action(agency),
+                    "amount": "2000.00",
+                    "registered_at": "2026-01-05T10:00:00+08:00",
+                }
+            ]
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class Registry:
+    agency: str
+    adapter: AgencyAdapter
+    clock_file: Path
+
+    @property
+    def kind(self) -> str:
+        return _kind(self.agency)
+
+    @property
+    def register(self) -> str:
+        return _register_action(self.agency)
+
+    def ref(self, name: str) -> str:
+        return _ref(self.agency, name)
+
+    def move_clock(self, days: float) -> dt.timedelta:
+        set_clock_offset(self.clock_file, days * 86400)
+        return dt.timedelta(days=days)
+
+    def command(
+        self,
+        name: str,
+        action: str,
+        *,
+        court: str = "court-a",
+        case: str | None = None,
+        order: str | None = None,
+        amount: str | None = None,
+        control_id: str | None = None,
+        period: int | None = None,
+    ) -> ControlCommand:
+        return ControlCommand(
+            order_id=order or f"ord-{uuid.uuid4().hex[:12]}",
+            case_id=case or f"case-{court}",
+            court_id=court,
+            case_number="(2026)鄂0111执1234号",
+            agency=self.agency,
+            asset_kind=self.kind,
+            asset_ref=name if name.startswith("no-such") else self.ref(name),
+            action=action,
+            amount=amount,
+            control_id=control_id,
+            period_days=period,
+            approved_by="judge-1",
+            requested_at=utcnow(),
+            idempotency_key=f"idem-{uuid.uuid4().hex[:8]}",
+        )
+
+    def execute(self, command: ControlCommand) -> ControlOutcome:
+        async def run() -> ControlOutcome:
+            async with httpx.AsyncClient(timeout=5) as client:
+                return await self.adapter.execute_control(client, command)
+
+        return asyncio.run(run())
+
+    def asset(self, name: str) -> Any:
+        request = AgencyRequest(
+            request_id="req-c",
+            inquiry_id="inq-c",
+            case_id="case-court-a",
+            court_id="court-a",
+            agency=self.agency,
+            subject=OWNER,
+            identifiers=[
+                IdentifierForm(id_type=t, id_number=n) for t, n in identifier_variants("resident_id", ID)
+            ]
+            or [IdentifierForm(id_type="resident_id", id_number=OWNER.id_number)],
+            deadline=utcnow() + dt.timedelta(seconds=30),
+            idempotency_key="idem-c",
+        )
+
+        async def run() -> Any:
+            async with httpx.AsyncClient(timeout=5) as client:
+                return await self.adapter.inquire(client, request)
+
+        records = {r.ref: r for r in asyncio.run(run()).records}
+        return records[self.ref(name)]
+
+
+def _settings(**extra: Any) -> HubSettings:
+    base: dict[str, Any] = {
+        "banks": BANKS,
+        "registry_latency_ms": "fixed:0",
+        "registry_error_rate": 0.0,
+        "registry_outage": "",
+        "agency_credentials": {},
+        "registry_seed": 7,
+    }
+    return HubSettings(**(base | extra))
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Registry]]:
+    tmp = Path(tmp_path_factory.mktemp("controls"))
+    path = tmp / "planted.jsonl"
+    lines = [line for agency in AGENCIES for line in _planted(agency)]
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    data = RegistryData.build(
+        generate(7, 30, bank_codes=BANKS.split(",")), load_fixtures(path, agencies=AGENCIES)
+    )
+    clock_file = tmp / "clock"
+    set_clock_offset(clock_file, 0.0)
+    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+    out: dict[str, Registry] = {}
+    try:
+        for agency in AGENCIES:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(agency, data, _settings(clock_file=clock_file)),
+                    log_level="warning",
+                    access_log=False,
+                    ws="none",
+                    lifespan="off",
+                )
+            )
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+            thread.start()
+            running.append((server, thread, sock))
+            deadline = time.monotonic() + 10
+            while not server.started:
+                assert thread.is_alive() and time.monotonic() < deadline, f"registry {agency} did not start"
+                time.sleep(0.01)
+            out[agency] = Registry(
+                agency, build_adapter(agency, _settings(agency_urls={agency: url})), clock_file
+            )
+        yield out
+    finally:
+        for server, _, _ in running:
+            server.should_exit = True
+        for _, thread, sock in running:
+            thread.join(10)
+            sock.close()
+
+
+@pytest.fixture(params=AGENCIES)
+def registry(request: pytest.FixtureRequest, servers: dict[str, Registry]) -> Iterator[Registry]:
+    reg = servers[request.param]
+    try:
+        yield reg
+    finally:
+        reg.move_clock(0)
+
+
+@pytest.fixture(params=BANK_AGENCIES)
+def bank(request: pytest.FixtureRequest, servers: dict[str, Registry]) -> Iterator[Registry]:
+    reg = servers[request.param]
+    try:
+        yield reg
+    finally:
+        reg.move_clock(0)
+
+
+def _within(when: dt.datetime | None, shift: dt.timedelta, before: dt.datetime, after: dt.datetime) -> None:
+    assert when is not None
+    assert before + shift - SLACK <= when <= after + shift + SLACK, (when, before + shift)
+
+
+def _amount(registry: Registry, value: str) -> str | None:
+    return value if registry.kind == "deposit" else None
+
+
+def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_time(
+    registry: Registry,
+) -> None:
+    before = utcnow()
+    a = registry.execute(
+        registry.command("queue", registry.register, amount=_amount(registry, "10000.00"), period=100)
+    )
+    after = utcnow()
+    assert (a.outcome, a.position, a.action) == ("effective", 0, registry.register)
+    assert a.control_id and a.agency == registry.agency and a.asset_ref == registry.ref("queue")
+    _within(a.effective_at, dt.timedelta(0), before, after)
+    assert a.expires_at == a.effective_at + 100 * DAY
+    if registry.kind == "deposit":
+        assert a.amount_controlled == Decimal("10000.00")
+
+    b = registry.execute(
+        registry.command(
+            "queue", registry.register, court="court-b", amount=_amount(registry, "4000.00"), period=50
+        )
+    )
+    assert (b.outcome, b.position, b.effective_at, b.expires_at) == ("waiting", 1, None, None)
+    c = registry.execute(
+        registry.command(
+            "queue", registry.register, court="court-c", amount=_amount(registry, "8000.00"), period=60
+        )
+    )
+    assert (c.outcome, c.position) == ("waiting", 2)
+
+    asset = registry.asset("queue")
+    assert [(x.court, x.status, x.position, x.control_id) for x in asset.controls] == [
+        ("court-a", "effective", 0, a.control_id),
+        ("court-b", "waiting", 1, b.control_id),
+        ("court-c", "waiting", 2, c.control_id),
+    ]
+    assert asset.controls[0].registered_at == a.effective_at
+
+    shift = registry.move_clock(10)
+    before = utcnow()
+    released = registry.execute(registry.command("queue", "release", control_id=a.control_id))
+    after = utcnow()
+    assert released.outcome == "released" and released.control_id == a.control_id
+    _within(released.decided_at, shift, before, after)
+    first = released.promoted[0]
+    assert (first.control_id, first.order_id, first.case_id, first.court) == (
+        b.control_id,
+        b.order_id,
+        "case-court-b",
+        "court-b",
+    )
+    assert first.effective_at == released.decided_at  # takes effect at the release, not at registration
+    assert first.expires_at == released.decided_at + 50 * DAY  # its own period runs from then
+    if registry.kind == "deposit":  # freezes take effect in order while money lasts
+        assert first.amount_controlled == Decimal("4000.00")
+        (second,) = released.promoted[1:]
+        assert (second.control_id, second.amount_controlled) == (c.control_id, Decimal("6000.00"))
+        assert second.expires_at == released.decided_at + 60 * DAY
+        expected = [("court-b", "effective", 0), ("court-c", "effective", 0)]
+    else:
+        assert len(released.promoted) == 1
+        expected = [("court-b", "effective", 0), ("court-c", "waiting", 1)]
+    asset = registry.asset("queue")
+    assert [(x.court, x.status, x.position) for x in asset.controls] == expected
+
+
+def test_renew_runs_on_from_the_old_expiry_and_periods_are_capped(registry: Registry) -> None:
+    legal = MAX_PERIOD_DAYS[registry.kind]
+    a = registry.execute(
+        registry.command("renew", registry.register, amount=_amount(registry, "1000.00"), period=99999)
+    )
+    assert a.outcome == "effective" and a.expires_at == a.effective_at + legal * DAY
+    assert a.reason and "capped" in a.reason and str(legal) in a.reason
+
+    r1 = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=30))
+    assert (r1.outcome, r1.control_id, r1.position) == ("renewed", a.control_id, 0)
+    assert r1.expires_at == a.expires_at + 30 * DAY and r1.effective_at == a.effective_at
+    r2 = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=99999))
+    assert r2.outcome == "renewed" and r2.expires_at == r1.expires_at + legal * DAY
+    assert registry.asset("renew").controls[0].expires_at == r2.expires_at
+
+    if registry.kind == "deposit":  # the whole balance is frozen by court-a after this
+        registry.execute(registry.command("renew", "freeze", amount="9000.00"))
+    waiting = registry.execute(
+        registry.command("renew", registry.register, court="court-b", amount=_amount(registry, "500.00"))
+    )
+    assert waiting.outcome == "waiting"
+    refused = registry.execute(
+        registry.command("renew", "renew", court="court-b", control_id=waiting.control_id, period=10)
+    )
+    assert refused.outcome == "rejected" and "waiting" in (refused.reason or "")
+    registry.execute(registry.command("renew", "release", control_id=a.control_id))
+    refused = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=10))
+    assert refused.outcome == "rejected" and "released" in (refused.reason or "")
+
+
+def test_repeated_order_id_returns_the_first_outcome_and_changes_nothing(registry: Registry) -> None:
+    first_cmd = registry.command(
+        "idem", registry.register, order="order-idem-1", amount=_amount(registry, "100.00")
+    )
+    first = registry.execute(first_cmd)
+    assert first.outcome == "effective"
+    again = registry.execute(first_cmd)
+    assert again.model_dump() == first.model_dump()
+    # even a redelivery that differs (it should not) is answered by the first decision
+    other = registry.command("idem", registry.register, order="order-idem-1", court="court-b")
+    assert registry.execute(other).model_dump(exclude={"court_id", "case_id", "idempotency_key"}) == (
+        first.model_dump(exclude={"court_id", "case_id", "idempotency_key"})
+    )
+    assert [x.control_id for x in registry.asset("idem").controls] == [first.control_id]
+
+    release = registry.command("idem", "release", order="order-idem-2", control_id=first.control_id)
+    released = registry.execute(release)
+    assert released.outcome == "released"
+    assert registry.execute(release).model_dump() == released.model_dump()
+    assert registry.asset("idem").controls == []
+    # a second release order is a no-op that says so
+    noop = registry.execute(registry.command("idem", "release", control_id=first.control_id))
+    assert noop.outcome == "released" and "already released" in (noop.reason or "")
+
+
+def test_wrong_action_for_the_asset_kind_is_rejected(registry: Registry) -> None:
+    wrong = "seize" if registry.register == "freeze" else "freeze"
+    refused = registry.execute(registry.command("wrong", wrong, amount=_amount(registry, "100.00")))
+    assert refused.outcome == "rejected" and refused.control_id is None
+    assert registry.kind in (refused.reason or "") and registry.register in (refused.reason or "")
+    assert registry.asset("wrong").controls == []
+    if registry.kind == "deposit":
+        no_amount = registry.execute(registry.command("wrong", "freeze"))
+        assert no_amount.outcome == "rejected" and "amount" in (no_amount.reason or "")
+    else:
+        a = registry.execute(registry.command("wrong", registry.register))
+        deduct = registry.execute(registry.command("wrong", "deduct", control_id=a.control_id, amount="1.00"))
+        assert deduct.outcome == "rejected" and "deposits only" in (deduct.reason or "")
+
+
+def test_unknown_asset_is_a_404_and_a_permanent_error(registry: Registry) -> None:
+    with pytest.raises(PermanentRegistryError) as info:
+        registry.execute(
+            registry.command("no-such-asset", registry.register, amount=_amount(registry, "1.00"))
+        )
+    assert info.value.status_code == 404
+    with pytest.raises(PermanentRegistryError) as info:
+        registry.execute(registry.command("no-such-asset", "release", control_id="X-1"))
+    assert info.value.status_code == 404
+    with pytest.raises(PermanentRegistryError):  # a release without a control id is never sendable
+        registry.execute(registry.command("queue", "release"))
+
+
+def test_unknown_or_foreign_control_is_rejected_and_seeded_controls_queue_ahead(registry: Registry) -> None:
+    (seeded,) = registry.asset("foreign").controls
+    assert seeded.court == "court-x" and seeded.status == "effective" and seeded.control_id
+    foreign = registry.execute(registry.command("foreign", "release", control_id=seeded.control_id))
+    assert foreign.outcome == "rejected" and "another court" in (foreign.reason or "")
+    unknown = registry.execute(registry.command("foreign", "release", control_id="NO-SUCH-CONTROL"))
+    assert unknown.outcome == "rejected" and "NO-SUCH-CONTROL" in (unknown.reason or "")
+    ours = registry.execute(
+        registry.command("foreign", registry.register, amount=_amount(registry, "500.00"))
+    )
+    assert (ours.outcome, ours.position) == ("waiting", 1)  # a deposit fully frozen waits too
+    assert [(x.court, x.position) for x in registry.asset("foreign").controls] == [
+        ("court-x", 0),
+        ("court-a", 1),
+    ]
+
+
+def test_expire_promotes_the_next_and_is_idempotent(registry: Registry) -> None:
+    a = registry.execute(
+        registry.command("expire", registry.register, amount=_amount(registry, "10000.00"), period=10)
+    )
+    b = registry.execute(
+        registry.command(
+            "expire", registry.register, court="court-b", amount=_amount(registry, "3000.00"), period=20
+        )
+    )
+    assert (a.outcome, b.outcome) == ("effective", "waiting")
+    early = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
+    assert early.outcome == "rejected" and "runs until" in (early.reason or "")
+
+    shift = registry.move_clock(11)
+    before = utcnow()
+    expired = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
+    after = utcnow()
+    assert expired.outcome == "expired" and expired.expires_at == a.expires_at
+    (promoted,) = expired.promoted
+    assert (promoted.control_id, promoted.order_id, promoted.court) == (b.control_id, b.order_id, "court-b")
+    _within(promoted.effective_at, shift, before, after)
+    assert promoted.expires_at == promoted.effective_at + 20 * DAY
+
+    again = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
+    assert again.outcome == "expired" and again.promoted == []
+    renew = registry.execute(registry.command("expire", "renew", control_id=a.control_id, period=10))
+    assert renew.outcome == "rejected"
+    assert [(x.court, x.status, x.position) for x in registry.asset("expire").controls] == [
+        ("court-b", "effective", 0)
+    ]
+
+
+def test_registry_time_comes_from_the_hub_clock(registry: Registry) -> None:
+    shift = registry.move_clock(400)
+    before = utcnow()
+    a = registry.execute(
+        registry.command("clock", registry.register, amount=_amount(registry, "10.00"), period=30)
+    )
+    after = utcnow()
+    assert a.outcome == "effective"
+    _within(a.effective_at, shift, before, after)
+    _within(a.decided_at, shift, before, after)
+    assert a.expires_at == a.effective_at + 30 * DAY
+    (control,) = registry.asset("clock").controls
+    assert (control.registered_at, control.expires_at) == (a.effective_at, a.expires_at)
+    # a control whose period ended by the registry clock can no longer be renewed
+    registry.move_clock(431)
+    lapsed = registry.execute(registry.command("clock", "renew", control_id=a.control_id, period=30))
+    assert lapsed.outcome == "rejected" and "lapsed" in (lapsed.reason or "")
+
+
+# ---------------------------------------------------------------- banks
+
+
+def test_partial_freeze_states_the_real_amount_and_a_full_account_waits(bank: Registry) -> None:
+    before = bank.asset("partial")  # 8000.00 with 2000.00 frozen by court-x
+    assert before.available == Decimal("6000.00")
+    partial = bank.execute(bank.command("partial", "freeze", amount="10000.00"))
+    assert (partial.outcome, partial.position) == ("partial", 0)
+    assert partial.amount_controlled == Decimal("6000.00")
+    assert "6000.00 of 10000.00" in (partial.reason or "") and "not queued" in (partial.reason or "")
+
+    waits = bank.execute(bank.command("partial", "freeze", court="court-b", amount="1000.00"))
+    assert (waits.outcome, waits.position, waits.amount_controlled) == ("waiting", 1, None)
+    account = bank.asset("partial")
+    assert (account.value, account.available) == (Decimal("8000.00"), Decimal("0.00"))
+    assert [(h.court, h.status, h.amount) for h in account.controls] == [
+        ("court-x", "effective", Decimal("2000.00")),
+        ("court-a", "effective", Decimal("6000.00")),  # never more than asked, never more than there
+        ("court-b", "waiting", Decimal("1000.00")),
+    ]
+
+
+def test_deduct_moves_frozen_money_once(bank: Registry) -> None:
+    freeze = bank.execute(bank.command("deduct", "freeze", amount="5000.00"))
+    assert freeze.outcome == "effective"
+    order = bank.command("deduct", "deduct", control_id=freeze.control_id, amount="2000.00")
+    deducted = bank.execute(order)
+    assert (deducted.outcome, deducted.amount_deducted, deducted.amount_controlled) == (
+        "deducted",
+        Decimal("2000.00"),
+        Decimal("3000.00"),
+    )
+    assert bank.execute(order).model_dump() == deducted.model_dump()  # a redelivery moves nothing
+    account = bank.asset("deduct")
+    assert (account.value, account.available) == (Decimal("18000.00"), Decimal("15000.00"))
+    assert [h.amount for h in account.controls] == [Decimal("3000.00")]
+
+    above = bank.execute(bank.command("deduct", "deduct", control_id=freeze.control_id, amount="4000.00"))
+    assert above.outcome == "rejected" and "exceeds" in (above.reason or "")
+    foreign = bank.execute(
+        bank.command("deduct", "deduct", court="court-b", control_id=freeze.control_id, amount="1.00")
+    )
+    assert foreign.outcome == "rejected" and "another court" in (foreign.reason or "")
+
+    rest = bank.execute(bank.command("deduct", "deduct", control_id=freeze.control_id, amount="3000.00"))
+    assert (rest.outcome, rest.amount_controlled) == ("deducted", Decimal("0.00"))
+    assert "executed" in (rest.reason or "")
+    account = bank.asset("deduct")
+    assert (account.value, account.available, account.controls) == (
+        Decimal("15000.00"),
+        Decimal("15000.00"),
+        [],
+    )

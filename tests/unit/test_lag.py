@@ -1,0 +1,212 @@
+"""Lag evaluation (hub/lag.py) on synthetic sample sequences: each status, and the time-lag estimate."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.lag import EndOffsetTable, LagEvaluator, Sample, Status, evaluate_window, time_lag, worst
+
+TP = ("hub.agency.police.requests", 0)
+
+
+def feed(ev: LagEvaluator, seq: list[tuple[float, int, int]], group: str = "hub-x") -> None:
+    for at, committed, end in seq:
+        ev.observe(at, group, {TP: (committed, end)})
+
+
+def status_of(ev: LagEvaluator, now: float, group: str = "hub-x") -> tuple[Status, str]:
+    report = {g.group: g for g in ev.report(now)}[group]
+    part = report.partitions[0]
+    assert report.status == worst([part.status])
+    return part.status, part.reason
+
+
+def test_caught_up_is_ok() -> None:
+    ev = LagEvaluator(window=5, stop_seconds=10)
+    feed(ev, [(t, 10 * t, 10 * t) for t in range(8)])
+    assert status_of(ev, 7) == (Status.OK, "caught up")
+
+
+def test_draining_consumer_is_ok_even_with_large_lag() -> None:
+    """10,000 behind but committing faster than the producer: lag shrinks, so not a warning."""
+    ev = LagEvaluator(window=5, stop_seconds=10)
+    feed(ev, [(t, 1000 * t, 10_000 + 500 * t) for t in range(8)])
+    status, _ = status_of(ev, 7)
+    assert status is Status.OK
+
+
+def test_zero_lag_within_window_is_ok() -> None:
+    ev = LagEvaluator(window=5, stop_seconds=100)
+    feed(ev, [(0, 0, 0), (1, 1, 3), (2, 2, 5), (3, 3, 7), (4, 4, 9)])
+    assert status_of(ev, 4)[0] is Status.OK
+
+
+def test_growing_lag_while_committing_is_warning() -> None:
+    ev = LagEvaluator(window=5, stop_seconds=10)
+    feed(ev, [(t, 100 + 2 * t, 105 + 10 * t) for t in range(6)])
+    status, reason = status_of(ev, 5)
+    assert status is Status.WARNING
+    assert "grew" in reason
+
+
+def test_warning_tolerates_one_dip() -> None:
+    ev = LagEvaluator(window=6, stop_seconds=10)
+    lags = [5, 8, 7, 12, 15, 20]
+    feed(ev, [(t, 100 + t, 100 + t + lag) for t, lag in enumerate(lags)])
+    assert status_of(ev, 5)[0] is Status.WARNING
+
+
+def test_rewind_is_warning() -> None:
+    ev = LagEvaluator(window=4, stop_seconds=100)
+    feed(ev, [(0, 50, 60), (1, 55, 62), (2, 20, 64)])
+    status, reason = status_of(ev, 2)
+    assert status is Status.WARNING
+    assert "backwards" in reason
+
+
+def test_same_offset_across_window_with_lag_is_stalled() -> None:
+    ev = LagEvaluator(window=5, stop_seconds=60)
+    feed(ev, [(t, 40, 50 + t) for t in range(5)])
+    status, reason = status_of(ev, 4)
+    assert status is Status.STALLED
+    assert "stuck at 40" in reason
+
+
+def test_stalled_needs_a_full_window() -> None:
+    ev = LagEvaluator(window=5, stop_seconds=60)
+    feed(ev, [(t, 40, 50) for t in range(3)])
+    assert status_of(ev, 2) == (Status.OK, "warming up (3/5 samples)")
+
+
+def test_no_advance_longer_than_stop_seconds_is_stopped() -> None:
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    feed(ev, [(t, 40, 50 + t) for t in range(0, 12)])
+    status, reason = status_of(ev, 11)
+    assert status is Status.STOPPED
+    assert "> 10 s" in reason
+
+
+def test_stop_clock_starts_when_lag_appears_not_at_the_last_commit() -> None:
+    """An idle consumer on a quiet topic is not STOPPED the moment a message arrives."""
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    feed(ev, [(t, 40, 40) for t in range(0, 30)])  # caught up and idle for 30 s
+    feed(ev, [(30, 40, 41), (31, 40, 41), (32, 40, 41)])
+    assert status_of(ev, 32)[0] is Status.STALLED
+    feed(ev, [(41, 40, 41)])
+    assert status_of(ev, 41)[0] is Status.STOPPED
+
+
+def test_read_error_is_error_and_group_is_worst() -> None:
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    feed(ev, [(0, 1, 1), (1, 2, 2)], group="hub-a")
+    feed(ev, [(0, 1, 1), (1, 2, 2)], group="hub-b")
+    ev.observe_error(2, "hub-a", "KafkaTimeoutError: no answer")
+    reports = {g.group: g for g in ev.report(2)}
+    assert reports["hub-a"].status is Status.ERROR
+    assert reports["hub-a"].partitions[0].status is Status.ERROR
+    assert "KafkaTimeoutError" in reports["hub-a"].partitions[0].reason
+    assert reports["hub-b"].status is Status.OK
+    ev.observe(3, "hub-a", {TP: (3, 3)})
+    assert {g.group: g for g in ev.report(3)}["hub-a"].status is Status.OK
+
+
+def test_error_for_a_group_never_read() -> None:
+    ev = LagEvaluator(window=3)
+    ev.observe_error(0, "hub-new", "boom")
+    assert ev.report(0)[0].status is Status.ERROR
+
+
+def test_group_status_is_worst_partition() -> None:
+    ev = LagEvaluator(window=3, stop_seconds=100)
+    for t in range(4):
+        ev.observe(t, "hub-g", {("a", 0): (10 * t, 10 * t), ("a", 1): (5, 9 + t)})
+    g = ev.report(3)[0]
+    assert [p.status for p in g.partitions] == [Status.OK, Status.STALLED]
+    assert g.status is Status.STALLED
+    assert g.lag == 7
+
+
+def test_worst_order() -> None:
+    assert worst([]) is Status.OK
+    assert worst([Status.WARNING, Status.STOPPED, Status.STALLED]) is Status.STOPPED
+    assert worst([Status.OK, Status.ERROR]) is Status.ERROR
+
+
+def test_evaluate_window_directly() -> None:
+    window = [Sample(0, 5, 10), Sample(1, 5, 11), Sample(2, 5, 12, None)]
+    assert evaluate_window(window, now=2, size=3, stop_seconds=60, pending_since=0)[0] is Status.STALLED
+    assert evaluate_window(window, now=100, size=3, stop_seconds=60, pending_since=0)[0] is Status.STOPPED
+    assert evaluate_window([], now=0, size=3, stop_seconds=60, pending_since=None)[0] is Status.OK
+
+
+# ------------------------------------------------------------------ time lag
+
+
+def test_time_lag_interpolates_between_samples() -> None:
+    """End offset 0 at t=0, 100 at t=10 (10 msg/s): message 30 was appended at t≈3.1."""
+    points = [(0.0, 0), (10.0, 100)]
+    secs, how = time_lag(points, committed=30, end=100, now=12.0)
+    assert how == "interpolated"
+    assert secs == pytest.approx(12.0 - 3.1)
+
+
+def test_time_lag_uses_the_last_point_of_a_flat_run() -> None:
+    table = EndOffsetTable()
+    for t in range(0, 6):
+        table.add(float(t), 50)  # nothing produced from t=0 to t=5
+    table.add(6.0, 60)
+    assert list(table.points) == [(0.0, 50), (5.0, 50), (6.0, 60)]
+    secs, how = time_lag(list(table.points), committed=50, end=60, now=20.0)
+    assert how == "interpolated"
+    assert secs == pytest.approx(20.0 - 5.1)  # appended between t=5 and t=6, not at t=0
+
+
+def test_time_lag_extrapolates_with_the_produce_rate() -> None:
+    points = [(100.0, 1000), (110.0, 1100)]  # 10 msg/s; offset 500 is 500 messages before the table
+    secs, how = time_lag(points, committed=499, end=1100, now=110.0)
+    assert how == "extrapolated"
+    assert secs == pytest.approx(60.0)
+
+
+def test_time_lag_lower_bound_without_rate() -> None:
+    points = [(100.0, 1000), (110.0, 1000)]
+    secs, how = time_lag(points, committed=10, end=1000, now=130.0)
+    assert (secs, how) == (30.0, "lower_bound")
+
+
+def test_time_lag_zero_when_caught_up() -> None:
+    assert time_lag([(0.0, 5)], committed=5, end=5, now=99.0) == (0.0, "caught_up")
+
+
+def test_fast_drain_versus_stuck_in_seconds() -> None:
+    """10,000 behind on a busy topic is seconds old; 50 behind on a stuck quiet one is minutes old."""
+    ev = LagEvaluator(window=5, stop_seconds=600)
+    for t in range(0, 11):
+        ev.observe(float(t), "hub-busy", {TP: (5000 * t, 10_000 + 5000 * t)})  # 5,000 msg/s
+        ev.observe(float(t * 30), "hub-quiet", {TP: (100, 150 + t)})  # 1 msg per 30 s, stuck
+    busy = ev.report(10.0)[0]
+    quiet = ev.report(300.0)[1]
+    assert busy.partitions[0].lag == 10_000
+    assert busy.partitions[0].lag_seconds == pytest.approx(2.0, abs=0.01)
+    assert quiet.partitions[0].lag == 60
+    assert quiet.partitions[0].lag_seconds is not None and quiet.partitions[0].lag_seconds > 300
+
+
+def test_table_restarts_when_the_end_offset_goes_back() -> None:
+    table = EndOffsetTable(capacity=4)
+    table.add(0.0, 100)
+    table.add(1.0, 5)
+    assert list(table.points) == [(1.0, 5)]
+    with pytest.raises(ValueError):
+        EndOffsetTable(capacity=1)
+
+
+def test_history_and_forget() -> None:
+    ev = LagEvaluator(window=3, history_seconds=5)
+    for t in range(10):
+        ev.observe(float(t), "hub-a", {TP: (t, t + 2)})
+    hist = ev.report(9.0)[0].history
+    assert [h[0] for h in hist] == [4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
+    assert all(h[1] == 2 for h in hist)
+    ev.forget([])
+    assert ev.report(9.0) == []
