@@ -125,6 +125,7 @@ class CommerceAdapter(AgencyAdapter):
             "amountWan": _wan(command.amount),
             "periodDays": command.period_days,
             "approver": command.approved_by,
+            "investorCertNo": command.owner_id_number,
         }
         if command.action in REGISTERING:
             body["measure"] = command.action.upper()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 from typing import Any, cast
@@ -17,7 +19,6 @@ from typing import Any, cast
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
-
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from hub.kafka import make_consumer, make_producer
@@ -183,14 +184,16 @@ class WebhookDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=2.0)
 
+    @staticmethod
+    def signature(secret: str, body: bytes) -> str:
+        return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
     async def _deliver(self, client: httpx.AsyncClient, row: Any) -> None:
-        secret = self.secrets.get(row.court_id, "")
-        signature = hmac.new(secret.encode(), row.body, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": "application/json", "X-Hub-Event-Id": row.event_id,
-                   "X-Hub-Signature-256": f"sha256={signature}"}
         attempts = 0
         error: str | None = None
         try:
+            headers = {"Content-Type": "application/json", "X-Hub-Event-Id": row.event_id,
+                       "X-Hub-Signature-256": self.signature(self.secrets.get(row.court_id, ""), row.body)}
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(self.settings.webhook_max_attempts),
                 wait=wait_exponential_jitter(multiplier=self.settings.webhook_backoff_initial,
@@ -205,7 +208,7 @@ class WebhookDispatcher:
                     response = await client.post(row.url, content=row.body, headers=headers)
                     response.raise_for_status()
             self.delivered += 1
-        except httpx.HTTPError as e:
+        except Exception as e:  # recorded on the delivery, never lost in a dead task
             error = f"{type(e).__name__}: {e}"[:500]
             log.warning("webhook %s to court %s failed after %d attempts: %s", row.event_id, row.court_id,
                         attempts, error)

@@ -158,7 +158,7 @@ def _lag_table(data: dict[str, Any]) -> Table:
         ("status", "left"),
         ("reason", "left"),
     ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col != "reason", overflow="ellipsis")  # type: ignore[arg-type]
     for g in data["groups"]:
         status = g["status"]
         table.add_row(
@@ -212,7 +212,7 @@ def lag(
         if r.status_code == 401:
             raise HubError("the gateway refused the ops token (401)")
         r.raise_for_status()
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     with httpx.Client(timeout=5.0) as client:
         try:

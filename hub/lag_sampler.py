@@ -38,9 +38,7 @@ class _Admin(Protocol):
 
 
 def _default_admin(bootstrap: str) -> _Admin:
-    return KafkaAdminClient(  # type: ignore[no-any-return]
-        bootstrap_servers=bootstrap, client_id="hub-lag-sampler", request_timeout_ms=5000
-    )
+    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="hub-lag-sampler", request_timeout_ms=5000)
 
 
 class LagSampler:

@@ -40,3 +40,5 @@ def setup_logging(level: str = "INFO", service: str = "hub") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for chatty in ("kafka", "aiokafka"):  # their INFO lines are per-connection noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)

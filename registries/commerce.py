@@ -84,6 +84,7 @@ class _Freeze(BaseModel):
     amountWan: str | None = None
     periodDays: int | None = None
     approver: str | None = None
+    investorCertNo: str | None = Field(default=None, description="whose stake, when several share the company")
 
 
 _VERBS = ("renew", "release", "expire", "deduct")
@@ -209,4 +210,5 @@ class CommerceApi(RegistryApi):
             control_id=freeze_id,
             period_days=body.periodDays,
             approved_by=body.approver,
+            owner_id=body.investorCertNo,
         )

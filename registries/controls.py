@@ -19,6 +19,12 @@ every registry module (each one speaks its own API shape over it):
   in order while money is available, partially if need be). ``expire`` is refused before the
   control's expiry by the registry clock, and repeated it is a no-op.
 - idempotency: every decision is remembered by ``order_id``; a repeat returns it unchanged.
+- a queue never loses its turn: before a new freeze/seizure is registered, waiting controls that
+  could take effect (nothing in effect; or money available on a deposit; only seed data can leave
+  that state) are promoted first and reported in that decision's ``promoted``.
+- an order naming a reference under which several records are registered (equity: one company's
+  credit code for each of its shareholders) is refused unless the order names the owner's identifier
+  as recorded (commerce: ``investorCertNo``): otherwise it does not say whose stake.
 
 Controls seeded from the population and fixture lines (other courts') are copied into the
 register the first time their asset is touched; the records themselves are never mutated, so two
@@ -86,6 +92,7 @@ class Order:
     control_id: str | None = None
     period_days: int | None = None
     approved_by: str | None = None
+    owner_id: str | None = None  # the owner's identifier as recorded, when several records share a ref
 
 
 @dataclass(slots=True)
@@ -198,6 +205,9 @@ class ControlRegister:
             holdings = self._lookup(order.asset_ref)
             if not holdings:
                 raise UnknownAsset(order.asset_ref)
+            if len(holdings) > 1 and order.owner_id:
+                wanted = order.owner_id.strip().upper()
+                holdings = [h for h in holdings if (h.owner.id_number or "").strip().upper() == wanted] or holdings
             if len(holdings) > 1:
                 decision = self._reject(
                     order,
@@ -359,6 +369,7 @@ class ControlRegister:
                     same.control_id,
                 )
         period, note = self._period(order, asset.kind)
+        ahead = tuple(self._promote(asset, now))  # an earlier queue with nothing in effect goes first
         control = self._new_control(order, order.amount, period, now)
         first = next(iter(asset.active("effective")), None)
         if first is None:
@@ -378,6 +389,7 @@ class ControlRegister:
                 effective_at=control.effective_at,
                 expires_at=control.expires_at,
                 reason=note,
+                promoted=ahead,
             )
         assert first is not None
         reason = f"waits at position {control.position} behind the control of {first.court}"
@@ -389,6 +401,7 @@ class ControlRegister:
             control.control_id,
             control.position,
             reason="; ".join(x for x in (reason, note) if x),
+            promoted=ahead,
         )
 
     def _register_deposit(self, asset: _Asset, order: Order, now: dt.datetime) -> Decision:
@@ -396,6 +409,7 @@ class ControlRegister:
             return self._reject(order, now, "a deposit freeze must state an amount greater than zero")
         asked = order.amount.quantize(CENT)
         period, note = self._period(order, asset.kind)
+        ahead = tuple(self._promote(asset, now))  # earlier waiting freezes take available money first
         available = asset.available()
         control = self._new_control(order, asked, period, now)
         asset.controls.append(control)
@@ -413,12 +427,13 @@ class ControlRegister:
                 control.control_id,
                 control.position,
                 reason="; ".join(x for x in (reason, note) if x),
+                promoted=ahead,
             )
         frozen = min(asked, available)
         control.amount, control.status, control.effective_at = frozen, "effective", now
         control.expires_at = now + dt.timedelta(days=period)
         self._renumber(asset)
-        outcome, reason = "effective", None
+        outcome, reason = "effective", ""
         if frozen < asked:
             outcome = "partial"
             reason = (
@@ -436,6 +451,7 @@ class ControlRegister:
             effective_at=now,
             expires_at=control.expires_at,
             reason="; ".join(x for x in (reason, note) if x) or None,
+            promoted=ahead,
         )
 
     def _deduct(self, asset: _Asset, control: RegControl, order: Order, now: dt.datetime) -> Decision:

@@ -223,6 +223,7 @@ class AssetRef(_Message):
     kind: AssetKind
     ref: str
     value: Money
+    owner_id_number: str | None = None
 
 
 class ControlOrderRequested(_Message):
@@ -478,6 +479,9 @@ class ControlCommand(_Message):
     amount: Money | None = None
     control_id: str | None = None
     period_days: int | None = Field(default=None, description="legal period asked for (freeze/seize/renew)")
+    owner_id_number: str | None = Field(
+        default=None, description="the owner's identifier as the registry recorded it (whose stake in a company)"
+    )
     approved_by: str
     requested_at: dt.datetime
     idempotency_key: str

@@ -155,6 +155,7 @@ def accept_order(
         "kind": str(asset.kind),
         "ref": asset.ref,
         "value": _money(asset.value),
+        "owner_id_number": asset.owner_id_number,
         "action": req.action,
         "amount": _money(req.amount) if req.amount is not None else None,
         "status": "pending",
@@ -229,6 +230,7 @@ def accept_order(
         amount=amount,
         control_id=control_id,
         period_days=period if req.action in ("freeze", "seize", "renew") else None,
+        owner_id_number=asset.owner_id_number,
         approved_by=req.approved_by,
         requested_at=req.requested_at,
         idempotency_key=req.idempotency_key,
@@ -299,10 +301,12 @@ def apply_outcome(ledger: Ledger, outcome: ControlOutcome, now: dt.datetime) -> 
         order.update(fields, status="effective")
         target.update(expires_at=fields["expires_at"], reminded=False, expiry_sent=False)
         events.append(_event(ledger, order, "renewed", key, now, f"now expires at {fields['expires_at']}"))
+        events.append(_event(ledger, target, "renewed", f"{key}/target", now, f"renewed by {order['order_id']}"))
     elif action == "release":
         order.update(fields, status="released")
         target.update(status="released", reserved="0.00", position=None)
         events.append(_event(ledger, order, "released", key, now, outcome.reason))
+        events.append(_event(ledger, target, "released", f"{key}/target", now, f"released by {order['order_id']}"))
     elif action == "deduct":
         amount = _d(outcome.amount_deducted)
         order.update(fields, status="deducted", amount_deducted=_money(amount))
@@ -313,6 +317,8 @@ def apply_outcome(ledger: Ledger, outcome: ControlOutcome, now: dt.datetime) -> 
         ledger["deducted"] = _money(_d(ledger["deducted"]) + amount)
         ledger["funds"].append({"order_id": order["order_id"], "amount": _money(amount), "at": now.isoformat()})
         events.append(_event(ledger, order, "deducted", key, now, f"{_money(amount)} moved to the court's account"))
+        events.append(_event(ledger, target, "deducted", f"{key}/target", now,
+                             f"{_money(amount)} deducted by {order['order_id']}; {_money(left)} stays frozen"))
     return events
 
 

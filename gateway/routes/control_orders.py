@@ -79,7 +79,7 @@ async def create_order(body: ControlOrderCreate, court_id: CourtId, db: Db, rela
     command = ControlOrderRequested(
         order_id=order_id, case_id=body.case_id, court_id=court_id,
         asset=AssetRef(asset_id=body.asset_id, agency=asset["agency"], kind=kind, ref=asset["ref"],
-                       value=asset["value"]),
+                       value=asset["value"], owner_id_number=asset["owner"].get("id_number")),
         action=body.action, amount=body.amount, period_days=body.period_days, approved_by=body.approved_by,
         requested_at=dt.datetime.now(dt.UTC), idempotency_key=idempotency_key or order_id,
     )

@@ -160,7 +160,7 @@ async def metrics(request: Request, settings: Settings, db: Db) -> Response:
     up = GaugeMetricFamily("hub_connectors_metrics_up", "1 if the connectors' /metrics answered")
     up.add_metric([], 1.0 if resp is not None else 0.0)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Families([*_lag_families(snapshot), dl, up]))  # type: ignore[arg-type]
+    registry.register(_Families([*_lag_families(snapshot), dl, up]))
     body = generate_latest(registry)
     if resp is not None:
         body += resp.content if resp.content.endswith(b"\n") else resp.content + b"\n"

@@ -158,11 +158,15 @@ class HubClient:
         return str(r.json()["order_id"])
 
     def wait_order(
-        self, order_id: str, statuses: set[str], timeout: float = 30.0, client: httpx.Client | None = None
+        self, order_id: str, statuses: set[str], timeout: float = 30.0, client: httpx.Client | None = None,
+        missing_ok: bool = False,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             r = (client or self.court_a).get(f"/v1/control-orders/{order_id}")
+            if r.status_code == 404 and missing_ok and time.monotonic() < deadline:
+                time.sleep(0.2)  # published straight to Kafka: the gateway learns of it from its first event
+                continue
             assert r.status_code == 200, r.text
             body: dict[str, Any] = r.json()
             if body["status"] in statuses:

@@ -33,9 +33,10 @@ from hub.clock import set_clock_offset
 from hub.errors import PermanentRegistryError
 from hub.settings import HubSettings
 from registries.app import create_app
-from registries.controls import MAX_PERIOD_DAYS
+from registries.controls import MAX_PERIOD_DAYS, ControlRegister, Order
 from registries.fixtures import load_fixtures
 from registries.population import generate
+from registries.records import Control, Holding, Owner
 from registries.store import RegistryData
 from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
 from schemas.identifiers import IdType, identifier_variants, resident_id_check
@@ -121,21 +122,23 @@ class Registry:
         control_id: str | None = None,
         period: int | None = None,
     ) -> ControlCommand:
-        return ControlCommand(
-            order_id=order or f"ord-{uuid.uuid4().hex[:12]}",
-            case_id=case or f"case-{court}",
-            court_id=court,
-            case_number="(2026)鄂0111执1234号",
-            agency=self.agency,
-            asset_kind=self.kind,
-            asset_ref=name if name.startswith("no-such") else self.ref(name),
-            action=action,
-            amount=amount,
-            control_id=control_id,
-            period_days=period,
-            approved_by="judge-1",
-            requested_at=utcnow(),
-            idempotency_key=f"idem-{uuid.uuid4().hex[:8]}",
+        return ControlCommand.model_validate(
+            {
+                "order_id": order or f"ord-{uuid.uuid4().hex[:12]}",
+                "case_id": case or f"case-{court}",
+                "court_id": court,
+                "case_number": "(2026)鄂0111执1234号",
+                "agency": self.agency,
+                "asset_kind": self.kind,
+                "asset_ref": name if name.startswith("no-such") else self.ref(name),
+                "action": action,
+                "amount": amount,
+                "control_id": control_id,
+                "period_days": period,
+                "approved_by": "judge-1",
+                "requested_at": utcnow(),
+                "idempotency_key": f"idem-{uuid.uuid4().hex[:8]}",
+            }
         )
 
     def execute(self, command: ControlCommand) -> ControlOutcome:
@@ -265,7 +268,7 @@ def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_ti
     assert (a.outcome, a.position, a.action) == ("effective", 0, registry.register)
     assert a.control_id and a.agency == registry.agency and a.asset_ref == registry.ref("queue")
     _within(a.effective_at, dt.timedelta(0), before, after)
-    assert a.expires_at == a.effective_at + 100 * DAY
+    assert a.effective_at is not None and a.expires_at == a.effective_at + 100 * DAY
     if registry.kind == "deposit":
         assert a.amount_controlled == Decimal("10000.00")
 
@@ -323,7 +326,8 @@ def test_renew_runs_on_from_the_old_expiry_and_periods_are_capped(registry: Regi
     a = registry.execute(
         registry.command("renew", registry.register, amount=_amount(registry, "1000.00"), period=99999)
     )
-    assert a.outcome == "effective" and a.expires_at == a.effective_at + legal * DAY
+    assert a.outcome == "effective" and a.effective_at is not None
+    assert a.expires_at == a.effective_at + legal * DAY
     assert a.reason and "capped" in a.reason and str(legal) in a.reason
 
     r1 = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=30))
@@ -460,7 +464,7 @@ def test_registry_time_comes_from_the_hub_clock(registry: Registry) -> None:
     assert a.outcome == "effective"
     _within(a.effective_at, shift, before, after)
     _within(a.decided_at, shift, before, after)
-    assert a.expires_at == a.effective_at + 30 * DAY
+    assert a.effective_at is not None and a.expires_at == a.effective_at + 30 * DAY
     (control,) = registry.asset("clock").controls
     assert (control.registered_at, control.expires_at) == (a.effective_at, a.expires_at)
     # a control whose period ended by the registry clock can no longer be renewed
@@ -522,3 +526,38 @@ def test_deduct_moves_frozen_money_once(bank: Registry) -> None:
         Decimal("15000.00"),
         [],
     )
+
+
+# ---------------------------------------------------------------- the register itself
+
+
+def test_seeded_queue_takes_available_money_first_and_shared_refs_are_refused() -> None:
+    at = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
+    owner = Owner("甲", "resident_id", OWNER.id_number)
+    account = Holding(
+        "bank:icbc",
+        "deposit",
+        "acct-1",
+        Decimal("5000.00"),
+        owner,
+        controls=[
+            Control("court-x", "freeze", Decimal("1000.00"), at, None, 0, "effective"),
+            Control("court-y", "freeze", Decimal("3000.00"), at + DAY, None, 1, "waiting"),
+        ],
+    )
+    stakes = [Holding("commerce", "equity", "91420111MA4LQ2R8X1", Decimal("1.00"), owner) for _ in range(2)]
+    register = ControlRegister([account, *stakes], "T")
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    balance, controls = register.current(account)
+    assert balance == Decimal("5000.00") and [c.position for c in controls] == [0, 1]
+    assert controls[0].expires_at == at + 365 * DAY  # a seed without expiry gets the legal period
+
+    d = register.execute(Order("o-1", "freeze", "acct-1", "court-a", amount=Decimal("2000.00")), now)
+    # court-y's waiting 3000.00 came first (registered earlier); court-a gets the 1000.00 left
+    assert (d.outcome, d.amount_controlled) == ("partial", Decimal("1000.00"))
+    (promoted,) = d.promoted
+    assert (promoted.court, promoted.amount, promoted.effective_at) == ("court-y", Decimal("3000.00"), now)
+    assert promoted.order_id is None  # another court's control from seed data
+
+    shared = register.execute(Order("o-2", "freeze", "91420111MA4LQ2R8X1", "court-a"), now)
+    assert shared.outcome == "rejected" and "2 records" in (shared.reason or "")

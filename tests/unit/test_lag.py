@@ -210,3 +210,57 @@ def test_history_and_forget() -> None:
     assert all(h[1] == 2 for h in hist)
     ev.forget([])
     assert ev.report(9.0) == []
+
+
+# ------------------------------------------------------------------ the sampler, with a fake admin client
+
+
+class FakeAdmin:
+    """Answers like kafka-python 3's KafkaAdminClient; ``fail`` makes the next calls raise."""
+
+    def __init__(self) -> None:
+        from kafka import TopicPartition
+
+        self.tp = TopicPartition("t", 0)
+        self.committed = 5
+        self.end = 9
+        self.fail = False
+
+    def list_groups(self) -> list[dict[str, str]]:
+        if self.fail:
+            raise ConnectionError("broker gone")
+        return [{"group_id": "hub-streams"}, {"group_id": "other-app"}]
+
+    def list_group_offsets(self, group_specs: dict[str, None]) -> dict[str, dict[object, object]]:
+        from kafka.structs import OffsetAndMetadata
+
+        return {g: {self.tp: OffsetAndMetadata(self.committed, None, -1)} for g in group_specs}
+
+    def list_partition_offsets(self, specs: dict[object, object]) -> dict[object, object]:
+        from kafka.structs import OffsetAndTimestamp
+
+        return {tp: OffsetAndTimestamp(self.end, -1, 0) for tp in specs}
+
+    def close(self) -> None:
+        pass
+
+
+def test_sampler_reads_hub_groups_and_turns_failures_into_error() -> None:
+    from hub.lag_sampler import LagSampler
+
+    admin = FakeAdmin()
+    clock = iter(float(t) for t in range(100))
+    sampler = LagSampler("x:1", window=2, admin_factory=lambda _: admin, clock=lambda: next(clock))
+    sampler.sample_once()
+    snap = sampler.snapshot()
+    assert [g["group"] for g in snap["groups"]] == ["hub-streams"]  # other-app is not the hub's
+    part = snap["groups"][0]["partitions"][0]
+    assert (part["topic"], part["committed"], part["end"], part["lag"]) == ("t", 5, 9, 4)
+    admin.fail = True
+    sampler.sample_once()
+    snap = sampler.snapshot()
+    assert snap["error"] == "ConnectionError: broker gone"
+    assert snap["groups"][0]["status"] == "ERROR"
+    admin.fail = False
+    sampler.sample_once()
+    assert sampler.snapshot()["groups"][0]["status"] != "ERROR"

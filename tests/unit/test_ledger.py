@@ -89,9 +89,10 @@ def test_deduction_is_applied_once_and_lowers_what_is_owed() -> None:
     again, _ = lg.accept_order(led, order("d1", "deduct", amount="5000.00"), T0)
     assert again is None, "a redelivered order is not sent twice"
     done = outcome("d1", "deducted", "d1/deducted", action="deduct", amount_deducted="5000.00", control_id="c1")
-    [event] = lg.apply_outcome(led, done, T0)
+    event, on_freeze = lg.apply_outcome(led, done, T0)
     assert lg.apply_outcome(led, done, T0) == []
     assert event.kind == "deducted" and led["deducted"] == "5000.00"
+    assert on_freeze.order_id == "f1" and on_freeze.order.amount_controlled == Decimal("15000.00")
     assert led["orders"]["f1"]["amount_controlled"] == "15000.00"
     assert led["funds"] == [{"order_id": "d1", "amount": "5000.00", "at": T0.isoformat()}]
     _, refused = lg.accept_order(led, order("d2", "deduct", amount="15000.01"), T0)
@@ -126,8 +127,9 @@ def test_renewal_runs_on_from_the_old_expiry_and_rearms_the_reminder() -> None:
     cmd, _ = lg.accept_order(led, order("r1", "renew"), T0)
     assert cmd is not None and cmd.period_days == 365
     new_expiry = expires + dt.timedelta(days=365)
-    [event] = lg.apply_outcome(led, outcome("r1", "renewed", "r1/k", action="renew", expires_at=new_expiry), T0)
-    assert event.kind == "renewed"
+    event, on_freeze = lg.apply_outcome(
+        led, outcome("r1", "renewed", "r1/k", action="renew", expires_at=new_expiry), T0)
+    assert event.kind == on_freeze.kind == "renewed" and on_freeze.order.expires_at == new_expiry
     assert led["orders"]["f1"]["expires_at"] == new_expiry.isoformat() and not led["orders"]["f1"]["reminded"]
 
 
@@ -151,3 +153,14 @@ def test_event_ids_are_stable_for_the_same_outcome() -> None:
 def test_promoted_control_model_round_trips() -> None:
     p = PromotedControl(control_id="c9", order_id="o9", case_id="case_9", court="court-b", effective_at=T0)
     assert PromotedControl.model_validate_json(p.model_dump_json()) == p
+
+
+def test_release_tells_the_court_about_both_orders() -> None:
+    led = lg.new_ledger(case())
+    lg.accept_order(led, order("f1", "freeze", amount="10.00"), T0)
+    lg.apply_outcome(led, outcome("f1", "effective", "k1", amount_controlled="10.00", control_id="c1"), T0)
+    lg.accept_order(led, order("r1", "release"), T0)
+    events = lg.apply_outcome(led, outcome("r1", "released", "r1/k", action="release"), T0)
+    assert {(e.order_id, e.kind, e.order.status) for e in events} == {
+        ("r1", "released", "released"), ("f1", "released", "released")}
+    assert lg.secured(led) == 0
