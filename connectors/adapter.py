@@ -108,4 +108,3 @@ class AgencyAdapter(ABC):
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
-

@@ -35,7 +35,12 @@ class ControlRunner(ConnectorRunner):
         self.group_id = f"hub-connector-{agency_slug(self.agency)}-controls"
 
     async def handle(  # type: ignore[override]
-        self, value: bytes | None, *, partition: int | None = None, offset: int | None = None, key: bytes | None = None
+        self,
+        value: bytes | None,
+        *,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: bytes | None = None,
     ) -> ControlOutcome | None:
         try:
             command: ControlCommand = decode(self.topic, value)
@@ -72,30 +77,49 @@ class ControlRunner(ConnectorRunner):
                 log.exception("%s: control adapter error", self.agency)
             reason = self._reason(e, attempts)
             await self._dead_letter(
-                value, e, "connector.controls.registry", partition, offset, key,
+                value,
+                e,
+                "connector.controls.registry",
+                partition,
+                offset,
+                key,
                 context={"agency": self.agency, "order_id": command.order_id, "attempts": str(attempts)},
             )
             outcome = ControlOutcome(
-                order_id=command.order_id, case_id=command.case_id, court_id=command.court_id,
-                agency=self.agency, asset_ref=command.asset_ref, action=command.action, outcome="failed",
-                control_id=command.control_id, reason=reason, decided_at=self.clock.now(),
+                order_id=command.order_id,
+                case_id=command.case_id,
+                court_id=command.court_id,
+                agency=self.agency,
+                asset_ref=command.asset_ref,
+                action=command.action,
+                outcome="failed",
+                control_id=command.control_id,
+                reason=reason,
+                decided_at=self.clock.now(),
                 idempotency_key=f"{command.idempotency_key}/failed",
             )
         finally:
             self.stats.in_flight -= 1
             self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
         await self.producer.send_and_wait(CONTROL_RESULTS, encode(outcome), key=command.case_id.encode())
+        ended = "was released" if command.action == "release" else "lapsed"
         for promoted in outcome.promoted:
             if not (promoted.order_id and promoted.case_id):
                 continue  # another court's control outside the hub: the agency tells that court itself
             note = ControlOutcome(
-                order_id=promoted.order_id, case_id=promoted.case_id, court_id=promoted.court,
-                agency=self.agency, asset_ref=command.asset_ref,
+                order_id=promoted.order_id,
+                case_id=promoted.case_id,
+                court_id=promoted.court,
+                agency=self.agency,
+                asset_ref=command.asset_ref,
                 action="freeze" if command.asset_kind in (AssetKind.deposit, AssetKind.equity) else "seize",
-                outcome="effective", control_id=promoted.control_id, position=0,
-                amount_controlled=promoted.amount_controlled, effective_at=promoted.effective_at,
+                outcome="effective",
+                control_id=promoted.control_id,
+                position=0,
+                amount_controlled=promoted.amount_controlled,
+                effective_at=promoted.effective_at,
                 expires_at=promoted.expires_at,
-                reason=f"took effect when the earlier control was {'released' if command.action == 'release' else 'lapsed'}",
+                reason=f"took effect when the earlier control {ended}",
                 decided_at=outcome.decided_at,
                 idempotency_key=f"{promoted.control_id}/promoted/{promoted.effective_at.isoformat()}",
             )

@@ -183,7 +183,7 @@ class ConnectorRunner:
 
         from aiokafka.abc import ConsumerRebalanceListener
 
-        class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+        class _Listener(ConsumerRebalanceListener):
             async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
                 await runner._drain_and_commit()
                 runner._tracker.forget(set(revoked))
@@ -307,7 +307,7 @@ class ConnectorRunner:
             inquiry_id=request.inquiry_id,
             case_id=request.case_id,
             agency=self.agency,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             detail=detail,
             records=answer.records if answer else [],
             party_records=answer.party_records if answer else [],

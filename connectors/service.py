@@ -75,7 +75,10 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
         ]
         server = uvicorn.Server(
             uvicorn.Config(
-                _health_app(runners), host=settings.service_host, port=settings.connectors_port, log_level="warning"
+                _health_app(runners),
+                host=settings.service_host,
+                port=settings.connectors_port,
+                log_level="warning",
             )
         )
         tasks = [asyncio.create_task(r.run(), name=f"connector-{r.group_id}") for r in runners]

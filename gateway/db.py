@@ -138,8 +138,8 @@ def async_url(url: str) -> str:
     return url
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
         return value.replace(tzinfo=dt.UTC)
     return value
 
@@ -282,16 +282,24 @@ class Database:
                     changed.append(inquiry_id)
                     continue
                 exists = (
-                    await conn.execute(sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == inquiry_id))
+                    await conn.execute(
+                        sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == inquiry_id)
+                    )
                 ).first()
                 if exists:
                     continue
                 # an inquiry that reached the streams without the gateway (a court's own outbox topic)
                 await conn.execute(
                     inquiries.insert().values(
-                        inquiry_id=inquiry_id, court_id=result["court_id"], case_id=result["case_id"],
-                        request={}, status=result["status"], result=result, version=result["version"],
-                        created_at=now, updated_at=now,
+                        inquiry_id=inquiry_id,
+                        court_id=result["court_id"],
+                        case_id=result["case_id"],
+                        request={},
+                        status=result["status"],
+                        result=result,
+                        version=result["version"],
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
                 changed.append(inquiry_id)
@@ -344,8 +352,15 @@ class Database:
         now = dt.datetime.now(dt.UTC)
         await conn.execute(
             control_orders.insert().values(
-                order_id=order_id, court_id=court_id, case_id=case_id, asset_id=asset_id, request=request,
-                status="pending", idempotency_key=idempotency_key, request_hash=request_hash, created_at=now,
+                order_id=order_id,
+                court_id=court_id,
+                case_id=case_id,
+                asset_id=asset_id,
+                request=request,
+                status="pending",
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                created_at=now,
                 updated_at=now,
             )
         )
@@ -374,7 +389,9 @@ class Database:
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(court_events.c.body).where(court_events.c.order_id == order_id).order_by(court_events.c.seq)
+                    sa.select(court_events.c.body)
+                    .where(court_events.c.order_id == order_id)
+                    .order_by(court_events.c.seq)
                 )
             ).all()
         return [r.body for r in rows]
@@ -389,7 +406,9 @@ class Database:
         async with self.engine.begin() as conn:
             for event in events:
                 seen = (
-                    await conn.execute(sa.select(court_events.c.event_id).where(court_events.c.event_id == event["event_id"]))
+                    await conn.execute(
+                        sa.select(court_events.c.event_id).where(court_events.c.event_id == event["event_id"])
+                    )
                 ).first()
                 if seen:
                     continue
@@ -400,8 +419,14 @@ class Database:
                 ).scalar_one()
                 await conn.execute(
                     court_events.insert().values(
-                        event_id=event["event_id"], order_id=event["order_id"], court_id=event["court_id"],
-                        case_id=event["case_id"], kind=event["kind"], body=event, seq=seq, received_at=now,
+                        event_id=event["event_id"],
+                        order_id=event["order_id"],
+                        court_id=event["court_id"],
+                        case_id=event["case_id"],
+                        kind=event["kind"],
+                        body=event,
+                        seq=seq,
+                        received_at=now,
                     )
                 )
                 state = event["order"]
@@ -413,18 +438,28 @@ class Database:
                 if not updated.rowcount:  # an order that reached the streams without this gateway
                     await conn.execute(
                         control_orders.insert().values(
-                            order_id=event["order_id"], court_id=event["court_id"], case_id=event["case_id"],
-                            asset_id=state["asset_id"], request={}, status=state["status"], state=state,
-                            created_at=now, updated_at=now,
+                            order_id=event["order_id"],
+                            court_id=event["court_id"],
+                            case_id=event["case_id"],
+                            asset_id=state["asset_id"],
+                            request={},
+                            status=state["status"],
+                            state=state,
+                            created_at=now,
+                            updated_at=now,
                         )
                     )
                 url = webhooks.get(event["court_id"])
                 if url:
                     await conn.execute(
                         webhook_deliveries.insert().values(
-                            event_id=event["event_id"], court_id=event["court_id"], url=url,
+                            event_id=event["event_id"],
+                            court_id=event["court_id"],
+                            url=url,
                             body=json.dumps(event, ensure_ascii=False, sort_keys=True).encode(),
-                            status="pending", attempts=0, created_at=now,
+                            status="pending",
+                            attempts=0,
+                            created_at=now,
                         )
                     )
                 new.append(event["event_id"])
@@ -454,20 +489,25 @@ class Database:
                 )
             ).all()
 
-    async def finish_delivery(self, event_id: str, *, delivered: bool, attempts: int, error: str | None) -> None:
+    async def finish_delivery(
+        self, event_id: str, *, delivered: bool, attempts: int, error: str | None
+    ) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
                 webhook_deliveries.update()
                 .where(webhook_deliveries.c.event_id == event_id)
                 .values(
-                    status="delivered" if delivered else "failed", attempts=attempts, last_error=error,
+                    status="delivered" if delivered else "failed",
+                    attempts=attempts,
+                    last_error=error,
                     delivered_at=dt.datetime.now(dt.UTC) if delivered else None,
                 )
             )
 
     # ------------------------------------------------------------ linkage confirmations
-    async def confirm_asset(self, *, case_id: str, asset_id: str, court_id: str, confirmed_by: str,
-                            note: str | None) -> dict[str, Any]:
+    async def confirm_asset(
+        self, *, case_id: str, asset_id: str, court_id: str, confirmed_by: str, note: str | None
+    ) -> dict[str, Any]:
         now = dt.datetime.now(dt.UTC)
         async with self.engine.begin() as conn:
             existing = (
@@ -480,14 +520,28 @@ class Database:
             if existing is None:
                 await conn.execute(
                     asset_confirmations.insert().values(
-                        case_id=case_id, asset_id=asset_id, court_id=court_id, confirmed_by=confirmed_by, note=note,
+                        case_id=case_id,
+                        asset_id=asset_id,
+                        court_id=court_id,
+                        confirmed_by=confirmed_by,
+                        note=note,
                         confirmed_at=now,
                     )
                 )
-                return {"case_id": case_id, "asset_id": asset_id, "confirmed_by": confirmed_by,
-                        "confirmed_at": now.isoformat(), "note": note}
-        return {"case_id": case_id, "asset_id": asset_id, "confirmed_by": existing.confirmed_by,
-                "confirmed_at": _utc(existing.confirmed_at).isoformat(), "note": existing.note}  # type: ignore[union-attr]
+                return {
+                    "case_id": case_id,
+                    "asset_id": asset_id,
+                    "confirmed_by": confirmed_by,
+                    "confirmed_at": now.isoformat(),
+                    "note": note,
+                }
+        return {
+            "case_id": case_id,
+            "asset_id": asset_id,
+            "confirmed_by": existing.confirmed_by,
+            "confirmed_at": _utc(existing.confirmed_at).isoformat(),
+            "note": existing.note,
+        }
 
     async def confirmation(self, case_id: str, asset_id: str) -> sa.Row[Any] | None:
         async with self.engine.connect() as conn:

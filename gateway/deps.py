@@ -19,15 +19,15 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def _settings(request: Request) -> HubSettings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def _db(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def _relay(request: Request) -> OutboxRelay:
-    return request.app.state.relay  # type: ignore[no-any-return]
+    return request.app.state.relay
 
 
 Settings = Annotated[HubSettings, Depends(_settings)]

@@ -35,8 +35,11 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         await read_model.start()
         webhooks = WebhookDispatcher(db, settings, read_model.events_stored)
         app.state.webhooks = webhooks
-        tasks = [asyncio.create_task(relay.run()), asyncio.create_task(read_model.run()),
-                 asyncio.create_task(webhooks.run())]
+        tasks = [
+            asyncio.create_task(relay.run()),
+            asyncio.create_task(read_model.run()),
+            asyncio.create_task(webhooks.run()),
+        ]
         lag_sampler = LagSampler(
             settings.bootstrap,
             interval=settings.lag_sample_seconds,

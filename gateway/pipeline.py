@@ -97,9 +97,8 @@ class ReadModel:
                     decoded = await self._decode(tp.topic, msg.value)
                     if decoded is not None:
                         (events if tp.topic == COURT_OUTCOMES else results).append(decoded)
-            if events:
-                if await self.db.store_events(events, self.webhooks):
-                    self.events_stored.set()
+            if events and await self.db.store_events(events, self.webhooks):
+                self.events_stored.set()
             if results:
                 # one transaction per fetched batch: a commit per result capped the hub's throughput
                 changed = await self.db.store_results(results)
@@ -192,13 +191,18 @@ class WebhookDispatcher:
         attempts = 0
         error: str | None = None
         try:
-            headers = {"Content-Type": "application/json", "X-Hub-Event-Id": row.event_id,
-                       "X-Hub-Signature-256": self.signature(self.secrets.get(row.court_id, ""), row.body)}
+            headers = {
+                "Content-Type": "application/json",
+                "X-Hub-Event-Id": row.event_id,
+                "X-Hub-Signature-256": self.signature(self.secrets.get(row.court_id, ""), row.body),
+            }
             retrying = AsyncRetrying(
                 stop=stop_after_attempt(self.settings.webhook_max_attempts),
-                wait=wait_exponential_jitter(multiplier=self.settings.webhook_backoff_initial,
-                                             max=self.settings.webhook_backoff_max,
-                                             jitter=self.settings.webhook_backoff_initial),
+                wait=wait_exponential_jitter(
+                    multiplier=self.settings.webhook_backoff_initial,
+                    max=self.settings.webhook_backoff_max,
+                    jitter=self.settings.webhook_backoff_initial,
+                ),
                 retry=retry_if_exception_type(httpx.HTTPError),
                 reraise=True,
             )
@@ -210,8 +214,15 @@ class WebhookDispatcher:
             self.delivered += 1
         except Exception as e:  # recorded on the delivery, never lost in a dead task
             error = f"{type(e).__name__}: {e}"[:500]
-            log.warning("webhook %s to court %s failed after %d attempts: %s", row.event_id, row.court_id,
-                        attempts, error)
+            log.warning(
+                "webhook %s to court %s failed after %d attempts: %s",
+                row.event_id,
+                row.court_id,
+                attempts,
+                error,
+            )
         finally:
-            await self.db.finish_delivery(row.event_id, delivered=error is None, attempts=attempts, error=error)
+            await self.db.finish_delivery(
+                row.event_id, delivered=error is None, attempts=attempts, error=error
+            )
             self._running.discard(row.event_id)

@@ -57,7 +57,9 @@ class HubSettings(BaseSettings):
     court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
 
     # --- internal service endpoints (health and stats)
-    service_host: str = Field("127.0.0.1", description="interface the connectors' and streams' health servers bind")
+    service_host: str = Field(
+        "127.0.0.1", description="interface the connectors' and streams' health servers bind"
+    )
     connectors_port: int = 8090
     streams_port: int = 8091
     connectors_url: str | None = Field(None, description="default http://127.0.0.1:<connectors_port>")
@@ -69,7 +71,9 @@ class HubSettings(BaseSettings):
 
     # --- control orders
     control_reminder_days: float = Field(30.0, ge=0, description="remind the court this long before expiry")
-    control_retry_seconds: float = Field(300.0, gt=0, description="how long a connector retries a control order")
+    control_retry_seconds: float = Field(
+        300.0, gt=0, description="how long a connector retries a control order"
+    )
     court_webhooks: str = Field("", description="court_id:https://url,court_id:https://url")
     webhook_secrets: str = Field("", description="court_id:secret pairs for the HMAC-SHA256 signature")
     webhook_max_attempts: int = Field(8, ge=1)
@@ -106,9 +110,13 @@ class HubSettings(BaseSettings):
 
     # --- time
     clock_offset_seconds: float = Field(0.0, description="shift of the hub's clock (simulations)")
-    clock_file: Path | None = Field(None, description="file holding an extra clock offset in seconds, re-read on change")
+    clock_file: Path | None = Field(
+        None, description="file holding an extra clock offset in seconds, re-read on change"
+    )
 
-    @field_validator("court_tokens", "court_judges", "banks", "registry_outage", "court_webhooks", "webhook_secrets")
+    @field_validator(
+        "court_tokens", "court_judges", "banks", "registry_outage", "court_webhooks", "webhook_secrets"
+    )
     @classmethod
     def _strip(cls, v: str) -> str:
         return v.strip()
@@ -121,7 +129,9 @@ class HubSettings(BaseSettings):
         secrets = _parse_pairs(self.webhook_secrets, "HUB_WEBHOOK_SECRETS")
         for court in _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS"):
             if court not in secrets:
-                raise ValueError(f"HUB_COURT_WEBHOOKS names {court} but HUB_WEBHOOK_SECRETS has no secret for it")
+                raise ValueError(
+                    f"HUB_COURT_WEBHOOKS names {court} but HUB_WEBHOOK_SECRETS has no secret for it"
+                )
         for code in self.bank_codes:
             if not code.isidentifier() or code.lower() != code:
                 raise ValueError(f"HUB_BANKS: bank code {code!r} must be lower-case letters and digits")

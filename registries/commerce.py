@@ -84,7 +84,9 @@ class _Freeze(BaseModel):
     amountWan: str | None = None
     periodDays: int | None = None
     approver: str | None = None
-    investorCertNo: str | None = Field(default=None, description="whose stake, when several share the company")
+    investorCertNo: str | None = Field(
+        default=None, description="whose stake, when several share the company"
+    )
 
 
 _VERBS = ("renew", "release", "expire", "deduct")

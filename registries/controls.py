@@ -207,7 +207,9 @@ class ControlRegister:
                 raise UnknownAsset(order.asset_ref)
             if len(holdings) > 1 and order.owner_id:
                 wanted = order.owner_id.strip().upper()
-                holdings = [h for h in holdings if (h.owner.id_number or "").strip().upper() == wanted] or holdings
+                holdings = [
+                    h for h in holdings if (h.owner.id_number or "").strip().upper() == wanted
+                ] or holdings
             if len(holdings) > 1:
                 decision = self._reject(
                     order,

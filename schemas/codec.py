@@ -65,7 +65,7 @@ def dead_letter(
         offset=offset,
         key=key.decode(errors="replace") if key else None,
         value=text,
-        value_encoding=enc,  # type: ignore[arg-type]
+        value_encoding=enc,
         stage=stage,
         error_class=type(error).__name__,
         reason=str(error)[:2000],

@@ -24,18 +24,17 @@ __all__ = [
     "AgencyResult",
     "Applicant",
     "AssetRecord",
+    "AssetRef",
     "Case",
     "CaseCreate",
-    "AssetRef",
     "CaseRegistered",
     "ControlCommand",
     "ControlOrderRequested",
     "ControlOrderState",
     "ControlOutcome",
     "ControlTick",
-    "CourtEvent",
-    "PromotedControl",
     "CourtCommand",
+    "CourtEvent",
     "DeadLetter",
     "DeadlineReached",
     "DebtorRef",
@@ -53,6 +52,7 @@ __all__ = [
     "Linkage",
     "Party",
     "PartyRecord",
+    "PromotedControl",
     "RealEstateAsset",
     "RegistryOwner",
     "VehicleAsset",
@@ -480,7 +480,8 @@ class ControlCommand(_Message):
     control_id: str | None = None
     period_days: int | None = Field(default=None, description="legal period asked for (freeze/seize/renew)")
     owner_id_number: str | None = Field(
-        default=None, description="the owner's identifier as the registry recorded it (whose stake in a company)"
+        default=None,
+        description="the owner's identifier as the registry recorded it (whose stake in a company)",
     )
     approved_by: str
     requested_at: dt.datetime
@@ -531,8 +532,17 @@ class ControlTick(_Message):
 
 
 CourtEventKind = Literal[
-    "effective", "waiting", "partial", "rejected", "failed", "promoted", "renewed", "expiring", "expired",
-    "released", "deducted",
+    "effective",
+    "waiting",
+    "partial",
+    "rejected",
+    "failed",
+    "promoted",
+    "renewed",
+    "expiring",
+    "expired",
+    "released",
+    "deducted",
 ]
 
 
@@ -547,7 +557,15 @@ class ControlOrderState(_Message):
     action: str
     amount: Money | None = None
     status: Literal[
-        "pending", "effective", "waiting", "partial", "rejected", "failed", "released", "expired", "deducted",
+        "pending",
+        "effective",
+        "waiting",
+        "partial",
+        "rejected",
+        "failed",
+        "released",
+        "expired",
+        "deducted",
         "renewed",
     ]
     position: int | None = None
@@ -581,7 +599,9 @@ class CourtEvent(_Message):
 
 class ControlOrderCreate(_Strict):
     case_id: str = Field(min_length=1, max_length=64)
-    asset_id: str = Field(min_length=1, max_length=300, description="an asset_id from an inquiry of this case")
+    asset_id: str = Field(
+        min_length=1, max_length=300, description="an asset_id from an inquiry of this case"
+    )
     action: Literal["freeze", "seize", "deduct", "renew", "release"]
     amount: Money | None = Field(default=None, description="yuan, for freeze and deduct")
     approved_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")

@@ -28,14 +28,14 @@ from .models import (
 
 __all__ = [
     "AGENCY_RESPONSES",
+    "CONTROL_RESULTS",
+    "CONTROL_TICKS",
     "COURT_COMMANDS",
+    "COURT_OUTCOMES",
     "DEAD_LETTERS",
     "INQUIRY_DEADLINES",
     "INQUIRY_OPENED",
     "INQUIRY_RESULTS",
-    "CONTROL_TICKS",
-    "CONTROL_RESULTS",
-    "COURT_OUTCOMES",
     "agency_controls_topic",
     "agency_requests_topic",
     "model_for_topic",

@@ -73,7 +73,9 @@ async def drive(
                 r.raise_for_status()
                 inquiry_id = r.json()["inquiry_id"]
                 while True:
-                    body = (await client.get(f"/v1/inquiries/{inquiry_id}", params={"wait": poll_wait})).json()
+                    body = (
+                        await client.get(f"/v1/inquiries/{inquiry_id}", params={"wait": poll_wait})
+                    ).json()
                     if body["status"] != "pending":
                         latencies.append(time.perf_counter() - t0)
                         statuses[body["status"]] = statuses.get(body["status"], 0) + 1

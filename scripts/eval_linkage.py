@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{_verdict(natural < TARGET_POSSIBLE_SHARE)}  (true pairs at the registries' natural hard-case mix)"
     )
     print(
-        f"  in this stratified sample {_pct(possible, len(pairs))} (each hard case is a tenth of the true pairs, "
-        f"so transpositions, which always need a judge, are {share / max(natural, 1e-9):.0f}x over-represented)"
+        f"  in this stratified sample {_pct(possible, len(pairs))} (each hard case is a tenth of the true "
+        f"pairs, so transpositions, which always need a judge, are {share / max(natural, 1e-9):.0f}x "
+        "over-represented)"
     )
     print(
         f"comparisons per second    {rate:>10,.0f}  target > {TARGET_RATE:,}  {_verdict(rate > TARGET_RATE)}"

@@ -37,26 +37,26 @@ from schemas.models import (
     AgencyRequest,
     Case,
     CaseRegistered,
+    ControlOrderRequested,
+    ControlOutcome,
+    ControlTick,
+    CourtEvent,
     DeadlineReached,
     IdentifierForm,
     InquiryOpened,
     InquiryRequested,
     InquiryResult,
-    ControlOrderRequested,
-    ControlOutcome,
-    ControlTick,
-    CourtEvent,
 )
 from schemas.topics import (
     AGENCY_RESPONSES,
+    CONTROL_RESULTS,
+    CONTROL_TICKS,
     COURT_COMMANDS,
+    COURT_OUTCOMES,
     DEAD_LETTERS,
     INQUIRY_DEADLINES,
     INQUIRY_OPENED,
     INQUIRY_RESULTS,
-    CONTROL_RESULTS,
-    CONTROL_TICKS,
-    COURT_OUTCOMES,
     agency_controls_topic,
     agency_requests_topic,
 )
@@ -69,6 +69,7 @@ settings: HubSettings = get_settings()
 (settings.state_dir / "streams").mkdir(parents=True, exist_ok=True)
 clock = clock_from_settings(settings)
 
+
 def _bounded_fetch_wait(max_wait_ms: int) -> None:
     """faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer; each hop of an inquiry through
     the streams could then wait that long for data. Clamp it to the hub's setting."""
@@ -79,7 +80,7 @@ def _bounded_fetch_wait(max_wait_ms: int) -> None:
         kwargs["fetch_max_wait_ms"] = min(kwargs.get("fetch_max_wait_ms", 500), max_wait_ms)
         original(self, *args, **kwargs)
 
-    aiokafka.AIOKafkaConsumer.__init__ = init  # type: ignore[method-assign]
+    aiokafka.AIOKafkaConsumer.__init__ = init
 
 
 _bounded_fetch_wait(settings.fetch_max_wait_ms)
@@ -126,7 +127,7 @@ inquiries = app.Table("inquiries", default=None, partitions=settings.partitions)
 _ready = {"assigned": False}
 
 
-@app.on_partitions_assigned.connect
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]
 async def _on_assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
     _ready["assigned"] = True
 
@@ -191,23 +192,23 @@ async def _publish_result(result: InquiryResult) -> None:
 async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderRequested) -> None:
     if isinstance(cmd, CaseRegistered):
         current = cases.get(cmd.case.case_id) or {}
-        entry = {
+        registered: dict[str, Any] = {
             "case": cmd.case.model_dump(mode="json"),
             "inquiries": current.get("inquiries", []),
             "ledger": current.get("ledger") or ledger.new_ledger(cmd.case),
         }
-        cases[cmd.case.case_id] = entry
+        cases[cmd.case.case_id] = registered
         return
     if isinstance(cmd, ControlOrderRequested):
         await _on_control_order(cmd)
         return
-    entry = cases.get(cmd.case_id)
+    entry: dict[str, Any] | None = cases.get(cmd.case_id)
     if entry and cmd.inquiry_id in entry["inquiries"]:
         return  # a redelivered command: fanned out already
     case = Case.model_validate(entry["case"]) if entry else None
     now = clock.now()
     reason = refusal_reason(case, cmd)
-    if reason is not None or case is None:
+    if reason is not None or case is None or entry is None:
         await _publish_result(
             InquiryResult(
                 inquiry_id=cmd.inquiry_id,
@@ -275,7 +276,9 @@ async def _on_control_order(req: ControlOrderRequested) -> None:
     entry = cases.get(req.case_id)
     now = clock.now()
     if not entry or entry["case"]["court_id"] != req.court_id:
-        await _send_events([ledger.refuse(req, f"case {req.case_id} is not a case of court {req.court_id}", now)])
+        await _send_events(
+            [ledger.refuse(req, f"case {req.case_id} is not a case of court {req.court_id}", now)]
+        )
         return
     if req.asset.agency not in control_topics:
         await _send_events([ledger.refuse(req, f"agency {req.asset.agency} is not configured", now)])

@@ -133,7 +133,7 @@ def build_result(state: State, *, court_id: str, now: dt.datetime) -> InquiryRes
         inquiry_id=opened.inquiry_id,
         case_id=opened.case_id,
         court_id=court_id,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         agencies=agencies,
         assets=assets,
         excluded_non_matches=excluded_total,

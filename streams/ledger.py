@@ -109,7 +109,7 @@ def _event(
     digest = hashlib.sha256(f"{order['order_id']}|{kind}|{source}".encode()).hexdigest()[:24]
     return CourtEvent(
         event_id=f"evt_{digest}",
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         case_id=order["case_id"],
         court_id=order["court_id"],
         order_id=order["order_id"],
@@ -173,12 +173,17 @@ def accept_order(
     amount = req.amount
     if req.action in ("freeze", "seize"):
         in_force = [
-            o for o in ledger["orders"].values()
-            if o is not order and o["asset_id"] == asset.asset_id and o["action"] in ("freeze", "seize")
+            o
+            for o in ledger["orders"].values()
+            if o is not order
+            and o["asset_id"] == asset.asset_id
+            and o["action"] in ("freeze", "seize")
             and o["status"] in _IN_FORCE
         ]
         if in_force:
-            reason = f"this case already has a control in force on the asset (order {in_force[0]['order_id']})"
+            reason = (
+                f"this case already has a control in force on the asset (order {in_force[0]['order_id']})"
+            )
             return None, [_reject(ledger, order, reason, now)]
         left = remaining(ledger)
         if req.action == "freeze" and asset.kind == AssetKind.deposit:
@@ -186,7 +191,8 @@ def accept_order(
             if amount > left:
                 reason = (
                     f"over the case's cap: freezing {_money(amount)} would secure more than owed plus costs "
-                    f"(cap {ledger['cap']}, deducted {ledger['deducted']}, secured {_money(secured(ledger))}, "
+                    f"(cap {ledger['cap']}, deducted {ledger['deducted']}, "
+                    f"secured {_money(secured(ledger))}, "
                     f"remaining {_money(left)})"
                 )
                 return None, [_reject(ledger, order, reason, now)]
@@ -197,17 +203,23 @@ def accept_order(
                 return None, [_reject(ledger, order, f"the case is fully secured (cap {ledger['cap']})", now)]
             if value > left:
                 order["reason"] = (
-                    f"indivisible asset worth {_money(value)} seized whole although only {_money(left)} of the "
+                    f"indivisible asset worth {_money(value)} seized whole although only {_money(left)} "
+                    "of the "
                     "cap remained (allowed when the debtor has nothing else suitable)"
                 )
             order["reserved"] = _money(value)
             amount = None if asset.kind in INDIVISIBLE else amount
     else:
-        wanted = {"release": _IN_FORCE - {"pending"}, "renew": {"effective", "partial"},
-                  "deduct": {"effective", "partial"}}[req.action]
+        wanted = {
+            "release": _IN_FORCE - {"pending"},
+            "renew": {"effective", "partial"},
+            "deduct": {"effective", "partial"},
+        }[req.action]
         target = _target(ledger, asset.asset_id, wanted)
         if target is None or not target.get("control_id"):
-            return None, [_reject(ledger, order, f"no control of this case on the asset that can {req.action}", now)]
+            return None, [
+                _reject(ledger, order, f"no control of this case on the asset that can {req.action}", now)
+            ]
         order["target_order"] = target["order_id"]
         control_id = target["control_id"]
         if req.action == "deduct":
@@ -215,9 +227,17 @@ def accept_order(
             frozen = _d(target.get("amount_controlled"))
             owed = _d(ledger["cap"]) - _d(ledger["deducted"])
             if amount > frozen:
-                return None, [_reject(ledger, order, f"deduction {_money(amount)} exceeds the frozen {_money(frozen)}", now)]
+                return None, [
+                    _reject(
+                        ledger, order, f"deduction {_money(amount)} exceeds the frozen {_money(frozen)}", now
+                    )
+                ]
             if amount > owed:
-                return None, [_reject(ledger, order, f"deduction {_money(amount)} exceeds what is owed {_money(owed)}", now)]
+                return None, [
+                    _reject(
+                        ledger, order, f"deduction {_money(amount)} exceeds what is owed {_money(owed)}", now
+                    )
+                ]
     command = ControlCommand(
         order_id=req.order_id,
         case_id=req.case_id,
@@ -242,10 +262,17 @@ def refuse(req: ControlOrderRequested, reason: str, now: dt.datetime) -> CourtEv
     """A refusal for an order that has no ledger to go into (unknown case, another court's case)."""
     orphan: Ledger = {"cap": "0.00", "deducted": "0.00", "orders": {}, "funds": [], "applied": []}
     order = {
-        "order_id": req.order_id, "case_id": req.case_id, "court_id": req.court_id,
-        "asset_id": req.asset.asset_id, "agency": req.asset.agency, "action": req.action,
-        "amount": _money(req.amount) if req.amount is not None else None, "status": "pending",
-        "reserved": "0.00", "approved_by": req.approved_by, "requested_at": req.requested_at.isoformat(),
+        "order_id": req.order_id,
+        "case_id": req.case_id,
+        "court_id": req.court_id,
+        "asset_id": req.asset.asset_id,
+        "agency": req.asset.agency,
+        "action": req.action,
+        "amount": _money(req.amount) if req.amount is not None else None,
+        "status": "pending",
+        "reserved": "0.00",
+        "approved_by": req.approved_by,
+        "requested_at": req.requested_at.isoformat(),
     }
     return _reject(orphan, order, reason, now)
 
@@ -266,7 +293,9 @@ def apply_outcome(ledger: Ledger, outcome: ControlOutcome, now: dt.datetime) -> 
     fields = {
         "control_id": outcome.control_id or order.get("control_id"),
         "position": outcome.position,
-        "effective_at": outcome.effective_at.isoformat() if outcome.effective_at else order.get("effective_at"),
+        "effective_at": outcome.effective_at.isoformat()
+        if outcome.effective_at
+        else order.get("effective_at"),
         "expires_at": outcome.expires_at.isoformat() if outcome.expires_at else order.get("expires_at"),
         "reason": outcome.reason,
     }
@@ -293,20 +322,26 @@ def apply_outcome(ledger: Ledger, outcome: ControlOutcome, now: dt.datetime) -> 
 
     target = ledger["orders"].get(order.get("target_order", ""))
     if outcome.outcome in ("rejected", "failed") or target is None:
-        order.update(status=outcome.outcome if outcome.outcome in ("rejected", "failed") else "failed",
-                     reason=outcome.reason)
+        order.update(
+            status=outcome.outcome if outcome.outcome in ("rejected", "failed") else "failed",
+            reason=outcome.reason,
+        )
         return [_event(ledger, order, order["status"], key, now, outcome.reason)]
     events: list[CourtEvent] = []
     if action == "renew":
         order.update(fields, status="effective")
         target.update(expires_at=fields["expires_at"], reminded=False, expiry_sent=False)
         events.append(_event(ledger, order, "renewed", key, now, f"now expires at {fields['expires_at']}"))
-        events.append(_event(ledger, target, "renewed", f"{key}/target", now, f"renewed by {order['order_id']}"))
+        events.append(
+            _event(ledger, target, "renewed", f"{key}/target", now, f"renewed by {order['order_id']}")
+        )
     elif action == "release":
         order.update(fields, status="released")
         target.update(status="released", reserved="0.00", position=None)
         events.append(_event(ledger, order, "released", key, now, outcome.reason))
-        events.append(_event(ledger, target, "released", f"{key}/target", now, f"released by {order['order_id']}"))
+        events.append(
+            _event(ledger, target, "released", f"{key}/target", now, f"released by {order['order_id']}")
+        )
     elif action == "deduct":
         amount = _d(outcome.amount_deducted)
         order.update(fields, status="deducted", amount_deducted=_money(amount))
@@ -315,10 +350,22 @@ def apply_outcome(ledger: Ledger, outcome: ControlOutcome, now: dt.datetime) -> 
         if left <= 0:
             target["status"] = "deducted"
         ledger["deducted"] = _money(_d(ledger["deducted"]) + amount)
-        ledger["funds"].append({"order_id": order["order_id"], "amount": _money(amount), "at": now.isoformat()})
-        events.append(_event(ledger, order, "deducted", key, now, f"{_money(amount)} moved to the court's account"))
-        events.append(_event(ledger, target, "deducted", f"{key}/target", now,
-                             f"{_money(amount)} deducted by {order['order_id']}; {_money(left)} stays frozen"))
+        ledger["funds"].append(
+            {"order_id": order["order_id"], "amount": _money(amount), "at": now.isoformat()}
+        )
+        events.append(
+            _event(ledger, order, "deducted", key, now, f"{_money(amount)} moved to the court's account")
+        )
+        events.append(
+            _event(
+                ledger,
+                target,
+                "deducted",
+                f"{key}/target",
+                now,
+                f"{_money(amount)} deducted by {order['order_id']}; {_money(left)} stays frozen",
+            )
+        )
     return events
 
 

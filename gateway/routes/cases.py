@@ -54,10 +54,14 @@ async def create_case(
     return {"case_id": case.case_id}
 
 
-@router.post("/{case_id}/asset-confirmations", status_code=status.HTTP_201_CREATED,
-             summary="A judge confirms that a 'possible' asset is the debtor's")
-async def confirm_asset(case_id: str, body: AssetConfirmationCreate, court_id: CourtId, db: Db,
-                        settings: Settings) -> dict[str, Any]:
+@router.post(
+    "/{case_id}/asset-confirmations",
+    status_code=status.HTTP_201_CREATED,
+    summary="A judge confirms that a 'possible' asset is the debtor's",
+)
+async def confirm_asset(
+    case_id: str, body: AssetConfirmationCreate, court_id: CourtId, db: Db, settings: Settings
+) -> dict[str, Any]:
     from .control_orders import check_judge, find_asset
     from .inquiries import unprocessable
 
@@ -66,9 +70,16 @@ async def confirm_asset(case_id: str, body: AssetConfirmationCreate, court_id: C
     check_judge(settings, court_id, body.confirmed_by, "confirmed_by")
     asset = await find_asset(db, case_id, court_id, body.asset_id)
     if asset is None:
-        raise unprocessable(["body", "asset_id"], f"no inquiry of case {case_id} found this asset", "unknown_asset")
-    return await db.confirm_asset(case_id=case_id, asset_id=body.asset_id, court_id=court_id,
-                                  confirmed_by=body.confirmed_by, note=body.note)
+        raise unprocessable(
+            ["body", "asset_id"], f"no inquiry of case {case_id} found this asset", "unknown_asset"
+        )
+    return await db.confirm_asset(
+        case_id=case_id,
+        asset_id=body.asset_id,
+        court_id=court_id,
+        confirmed_by=body.confirmed_by,
+        note=body.note,
+    )
 
 
 @router.get("/{case_id}", summary="A case, with its inquiries, the assets found and the controls so far")
@@ -82,11 +93,19 @@ async def get_case(case_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
         for asset in (row.result or {}).get("assets", []):
             assets[asset["asset_id"]] = asset  # later inquiries supersede earlier views of an asset
     orders = await db.orders_of_case(case_id, court_id)
-    controls = [{"order_id": o.order_id, "asset_id": o.asset_id, "action": (o.state or o.request).get("action"),
-                 "status": o.status, "amount_controlled": (o.state or {}).get("amount_controlled"),
-                 "expires_at": (o.state or {}).get("expires_at")} for o in orders]
+    controls = [
+        {
+            "order_id": o.order_id,
+            "asset_id": o.asset_id,
+            "action": (o.state or o.request).get("action"),
+            "status": o.status,
+            "amount_controlled": (o.state or {}).get("amount_controlled"),
+            "expires_at": (o.state or {}).get("expires_at"),
+        }
+        for o in orders
+    ]
     latest = [o.state for o in orders if o.state]
-    ledger = {"cap": f"{Decimal(body['amount_owed']) + Decimal(body['costs']):.2f}"}
+    ledger: dict[str, Any] = {"cap": f"{Decimal(body['amount_owed']) + Decimal(body['costs']):.2f}"}
     if latest:
         newest_event = await db.latest_case_event(case_id)
         if newest_event:

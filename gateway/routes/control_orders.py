@@ -41,13 +41,22 @@ async def find_asset(db: Database, case_id: str, court_id: str, asset_id: str) -
 
 def check_judge(settings: Any, court_id: str, judge: str, field: str) -> None:
     if judge not in settings.judges_by_court.get(court_id, set()):
-        raise unprocessable(["body", field], f"{judge!r} is not a judge of court {court_id} who may approve "
-                            "control orders", "not_a_judge")
+        raise unprocessable(
+            ["body", field],
+            f"{judge!r} is not a judge of court {court_id} who may approve control orders",
+            "not_a_judge",
+        )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Issue a control order")
-async def create_order(body: ControlOrderCreate, court_id: CourtId, db: Db, relay: Relay, settings: Settings,
-                       idempotency_key: IdempotencyKey = None) -> dict[str, str]:
+async def create_order(
+    body: ControlOrderCreate,
+    court_id: CourtId,
+    db: Db,
+    relay: Relay,
+    settings: Settings,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
     if idempotency_key:
         first = await db.find_by_idempotency(orders_table, court_id, idempotency_key)
@@ -60,34 +69,58 @@ async def create_order(body: ControlOrderCreate, court_id: CourtId, db: Db, rela
     check_judge(settings, court_id, body.approved_by, "approved_by")
     asset = await find_asset(db, body.case_id, court_id, body.asset_id)
     if asset is None:
-        raise unprocessable(["body", "asset_id"], f"no inquiry of case {body.case_id} found this asset",
-                            "unknown_asset")
+        raise unprocessable(
+            ["body", "asset_id"], f"no inquiry of case {body.case_id} found this asset", "unknown_asset"
+        )
     kind = AssetKind(asset["kind"])
     if body.action not in CONTROL_ACTIONS_BY_KIND[kind]:
         allowed = ", ".join(CONTROL_ACTIONS_BY_KIND[kind])
-        raise unprocessable(["body", "action"], f"{body.action} does not apply to {kind} (allowed: {allowed})",
-                            "action_not_allowed")
+        raise unprocessable(
+            ["body", "action"],
+            f"{body.action} does not apply to {kind} (allowed: {allowed})",
+            "action_not_allowed",
+        )
     decision = asset["linkage"]["decision"]
     if decision != "match" and await db.confirmation(body.case_id, body.asset_id) is None:
         raise unprocessable(
             ["body", "asset_id"],
-            f"the asset's link to the debtor is only '{decision}' (score {asset['linkage']['score']}): a judge must "
+            f"the asset's link to the debtor is only '{decision}' (score {asset['linkage']['score']}): "
+            "a judge must "
             f"confirm it first (POST /v1/cases/{body.case_id}/asset-confirmations)",
             "linkage_not_confirmed",
         )
     order_id = new_id("ord")
     command = ControlOrderRequested(
-        order_id=order_id, case_id=body.case_id, court_id=court_id,
-        asset=AssetRef(asset_id=body.asset_id, agency=asset["agency"], kind=kind, ref=asset["ref"],
-                       value=asset["value"], owner_id_number=asset["owner"].get("id_number")),
-        action=body.action, amount=body.amount, period_days=body.period_days, approved_by=body.approved_by,
-        requested_at=dt.datetime.now(dt.UTC), idempotency_key=idempotency_key or order_id,
+        order_id=order_id,
+        case_id=body.case_id,
+        court_id=court_id,
+        asset=AssetRef(
+            asset_id=body.asset_id,
+            agency=asset["agency"],
+            kind=kind,
+            ref=asset["ref"],
+            value=asset["value"],
+            owner_id_number=asset["owner"].get("id_number"),
+        ),
+        action=body.action,
+        amount=body.amount,
+        period_days=body.period_days,
+        approved_by=body.approved_by,
+        requested_at=dt.datetime.now(dt.UTC),
+        idempotency_key=idempotency_key or order_id,
     )
     try:
         async with db.engine.begin() as conn:
-            await db.insert_order(conn, order_id=order_id, court_id=court_id, case_id=body.case_id,
-                                  asset_id=body.asset_id, request=body.model_dump(mode="json"),
-                                  idempotency_key=idempotency_key, request_hash=digest)
+            await db.insert_order(
+                conn,
+                order_id=order_id,
+                court_id=court_id,
+                case_id=body.case_id,
+                asset_id=body.asset_id,
+                request=body.model_dump(mode="json"),
+                idempotency_key=idempotency_key,
+                request_hash=digest,
+            )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
     except IntegrityError:
         first = await db.find_by_idempotency(orders_table, court_id, idempotency_key or "")
@@ -100,9 +133,15 @@ async def create_order(body: ControlOrderCreate, court_id: CourtId, db: Db, rela
 
 def _history_entry(event: dict[str, Any]) -> dict[str, Any]:
     order = event["order"]
-    return {"event_id": event["event_id"], "event": event["kind"], "status": order["status"], "at": event["at"],
-            "detail": event.get("detail"), "position": order.get("position"),
-            "amount_controlled": order.get("amount_controlled")}
+    return {
+        "event_id": event["event_id"],
+        "event": event["kind"],
+        "status": order["status"],
+        "at": event["at"],
+        "detail": event.get("detail"),
+        "position": order.get("position"),
+        "amount_controlled": order.get("amount_controlled"),
+    }
 
 
 @router.get("/{order_id}", summary="A control order's state and history")
@@ -111,8 +150,16 @@ async def get_order(order_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
     if row is None:
         raise not_found("control order", order_id)
     state = row.state or {}
-    history = [{"event": "submitted", "status": "pending", "at": row.created_at.isoformat() if row.created_at.tzinfo
-                else row.created_at.replace(tzinfo=dt.UTC).isoformat(), "detail": None}]
+    history = [
+        {
+            "event": "submitted",
+            "status": "pending",
+            "at": row.created_at.isoformat()
+            if row.created_at.tzinfo
+            else row.created_at.replace(tzinfo=dt.UTC).isoformat(),
+            "detail": None,
+        }
+    ]
     history += [_history_entry(e) for e in await db.events_of_order(order_id)]
     return {
         "order_id": row.order_id,

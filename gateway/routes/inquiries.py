@@ -95,7 +95,8 @@ async def get_inquiry(
     db: Db,
     request: Request,
     wait: Annotated[
-        float, Query(ge=0, le=60, description="long poll: while pending, wait up to this many seconds for a change")
+        float,
+        Query(ge=0, le=60, description="long poll: while pending, wait up to this many seconds for a change"),
     ] = 0,
     version: Annotated[int | None, Query(ge=0, description="with wait: the version already seen")] = None,
 ) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import http.server
 import json
 import os
 import random
-import threading
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,7 +158,11 @@ class HubClient:
         return str(r.json()["order_id"])
 
     def wait_order(
-        self, order_id: str, statuses: set[str], timeout: float = 30.0, client: httpx.Client | None = None,
+        self,
+        order_id: str,
+        statuses: set[str],
+        timeout: float = 30.0,
+        client: httpx.Client | None = None,
         missing_ok: bool = False,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -21,6 +21,7 @@ DAY = 86400
 
 def sqlite_dump(hub: HubClient) -> object:
     import sqlite3
+
     db = sqlite3.connect(str(hub.hub.state_dir / "hub.db"))
     return db.execute("select event_id, status, attempts, last_error from webhook_deliveries").fetchall()
 
@@ -65,7 +66,10 @@ def test_one_year_freeze_reminds_then_expires(hub: HubClient) -> None:
             time.sleep(0.3)
             pushed = [e["kind"] for e in hub.webhook.events() if e["order_id"] == order]
         assert "expiring" in pushed and pushed.index("expiring") < pushed.index("expired"), (
-            pushed, hub.webhook.refused_ids, [(e["kind"], e["order_id"]) for e in hub.webhook.events()],
-            sqlite_dump(hub))
+            pushed,
+            hub.webhook.refused_ids,
+            [(e["kind"], e["order_id"]) for e in hub.webhook.events()],
+            sqlite_dump(hub),
+        )
     finally:
         set_clock_offset(hub.clock_file, 0)

@@ -16,7 +16,7 @@ def _evidence(asset: dict) -> set[str]:
 
 
 def test_legacy_number_and_spelling_variants_link_to_the_person(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(LEGACY_DEBTOR)
+    _case_id, assets = hub.find_assets(LEGACY_DEBTOR)
     land = assets["420106-080-0008"]
     assert land["owner"]["id_number"] == LEGACY_ID_15, "the registry's own record is shown as recorded"
     assert land["linkage"]["decision"] == "match"
@@ -27,7 +27,7 @@ def test_legacy_number_and_spelling_variants_link_to_the_person(hub: HubClient) 
 
 
 def test_old_organisation_code_and_legal_form_variant_link_to_the_company(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(COMPANY)
+    _case_id, assets = hub.find_assets(COMPANY)
     account = assets["6222020200800000009"]
     assert account["owner"]["id_number"] == COMPANY_ORG
     assert account["linkage"]["decision"] == "match"

@@ -12,23 +12,52 @@ T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def case(owed: str = "100000.00", costs: str = "1500.00") -> Case:
-    return Case(case_number="(2026)鄂0111执1号", applicant={"name": "甲"},
-                debtors=[{"name": "赵德明", "id_type": "resident_id", "id_number": "110101198001010010"}],
-                amount_owed=owed, costs=costs, case_id="case_1", court_id="court-a", created_at=T0)
+    return Case(
+        case_number="(2026)鄂0111执1号",
+        applicant={"name": "甲"},
+        debtors=[{"name": "赵德明", "id_type": "resident_id", "id_number": "110101198001010010"}],
+        amount_owed=owed,
+        costs=costs,
+        case_id="case_1",
+        court_id="court-a",
+        created_at=T0,
+    )
 
 
-def order(order_id: str, action: str, asset: str = "bank:icbc/deposit/A1", amount: str | None = None,
-          kind: str = "deposit", value: str = "500000.00") -> ControlOrderRequested:
+def order(
+    order_id: str,
+    action: str,
+    asset: str = "bank:icbc/deposit/A1",
+    amount: str | None = None,
+    kind: str = "deposit",
+    value: str = "500000.00",
+) -> ControlOrderRequested:
     agency, _, ref = asset.split("/")
-    return ControlOrderRequested(order_id=order_id, case_id="case_1", court_id="court-a",
-                                 asset=AssetRef(asset_id=asset, agency=agency, kind=kind, ref=ref, value=value),
-                                 action=action, amount=amount, approved_by="judge-1", requested_at=T0,
-                                 idempotency_key=order_id)
+    return ControlOrderRequested(
+        order_id=order_id,
+        case_id="case_1",
+        court_id="court-a",
+        asset=AssetRef(asset_id=asset, agency=agency, kind=kind, ref=ref, value=value),
+        action=action,
+        amount=amount,
+        approved_by="judge-1",
+        requested_at=T0,
+        idempotency_key=order_id,
+    )
 
 
 def outcome(order_id: str, result: str, key: str, **kw: object) -> ControlOutcome:
-    base = {"order_id": order_id, "case_id": "case_1", "court_id": "court-a", "agency": "bank:icbc",
-            "asset_ref": "A1", "action": "freeze", "outcome": result, "decided_at": T0, "idempotency_key": key}
+    base = {
+        "order_id": order_id,
+        "case_id": "case_1",
+        "court_id": "court-a",
+        "agency": "bank:icbc",
+        "asset_ref": "A1",
+        "action": "freeze",
+        "outcome": result,
+        "decided_at": T0,
+        "idempotency_key": key,
+    }
     return ControlOutcome.model_validate({**base, **kw})
 
 
@@ -36,8 +65,9 @@ def test_freezes_beyond_the_cap_are_refused_with_the_reason() -> None:
     led = lg.new_ledger(case())  # cap 101,500
     cmds = []
     for i, bank in enumerate(("icbc", "ccb", "boc")):
-        cmd, events = lg.accept_order(led, order(f"o{i}", "freeze", f"bank:{bank}/deposit/A{i}", "60000.00"),
-                                      T0)
+        cmd, events = lg.accept_order(
+            led, order(f"o{i}", "freeze", f"bank:{bank}/deposit/A{i}", "60000.00"), T0
+        )
         cmds.append((cmd, events))
     assert cmds[0][0] is not None and cmds[0][1] == []
     for cmd, events in cmds[1:]:
@@ -51,8 +81,19 @@ def test_freezes_beyond_the_cap_are_refused_with_the_reason() -> None:
 def test_partial_freeze_secures_only_what_was_frozen() -> None:
     led = lg.new_ledger(case())
     lg.accept_order(led, order("o1", "freeze", amount="50000.00"), T0)
-    [event] = lg.apply_outcome(led, outcome("o1", "partial", "k1", amount_controlled="3000.00", control_id="c1",
-                                            effective_at=T0, expires_at=T0 + dt.timedelta(days=365)), T0)
+    [event] = lg.apply_outcome(
+        led,
+        outcome(
+            "o1",
+            "partial",
+            "k1",
+            amount_controlled="3000.00",
+            control_id="c1",
+            effective_at=T0,
+            expires_at=T0 + dt.timedelta(days=365),
+        ),
+        T0,
+    )
     assert event.kind == "partial" and event.order.amount_controlled == Decimal("3000.00")
     assert lg.secured(led) == Decimal("3000.00")
 
@@ -60,35 +101,55 @@ def test_partial_freeze_secures_only_what_was_frozen() -> None:
 def test_indivisible_asset_may_be_seized_whole_beyond_the_remainder() -> None:
     led = lg.new_ledger(case())
     cmd, events = lg.accept_order(
-        led, order("o1", "seize", "real_estate/real_estate/R1", kind="real_estate", value="2000000.00"), T0)
+        led, order("o1", "seize", "real_estate/real_estate/R1", kind="real_estate", value="2000000.00"), T0
+    )
     assert cmd is not None and events == []
     assert "indivisible" in led["orders"]["o1"]["reason"]
     _, events = lg.accept_order(
-        led, order("o2", "seize", "police/vehicle/V1", kind="vehicle", value="50000.00"), T0)
+        led, order("o2", "seize", "police/vehicle/V1", kind="vehicle", value="50000.00"), T0
+    )
     assert events[0].kind == "rejected" and "fully secured" in (events[0].detail or "")
 
 
 def test_waiting_then_promoted_tells_the_court_promoted() -> None:
     led = lg.new_ledger(case())
-    lg.accept_order(led, order("o1", "seize", "land/land_use_right/L1", kind="land_use_right", value="9000.00"), T0)
+    lg.accept_order(
+        led, order("o1", "seize", "land/land_use_right/L1", kind="land_use_right", value="9000.00"), T0
+    )
     [waiting] = lg.apply_outcome(led, outcome("o1", "waiting", "k1", position=1, control_id="c1"), T0)
     assert waiting.kind == "waiting" and waiting.order.position == 1
     t1 = T0 + dt.timedelta(days=10)
-    [promoted] = lg.apply_outcome(led, outcome("o1", "effective", "c1/promoted", effective_at=t1,
-                                               expires_at=t1 + dt.timedelta(days=1095)), t1)
+    [promoted] = lg.apply_outcome(
+        led,
+        outcome("o1", "effective", "c1/promoted", effective_at=t1, expires_at=t1 + dt.timedelta(days=1095)),
+        t1,
+    )
     assert promoted.kind == "promoted" and promoted.order.effective_at == t1 and promoted.order.position == 0
 
 
 def test_deduction_is_applied_once_and_lowers_what_is_owed() -> None:
     led = lg.new_ledger(case())
     lg.accept_order(led, order("f1", "freeze", amount="20000.00"), T0)
-    lg.apply_outcome(led, outcome("f1", "effective", "k1", amount_controlled="20000.00", control_id="c1",
-                                  effective_at=T0, expires_at=T0 + dt.timedelta(days=365)), T0)
+    lg.apply_outcome(
+        led,
+        outcome(
+            "f1",
+            "effective",
+            "k1",
+            amount_controlled="20000.00",
+            control_id="c1",
+            effective_at=T0,
+            expires_at=T0 + dt.timedelta(days=365),
+        ),
+        T0,
+    )
     cmd, _ = lg.accept_order(led, order("d1", "deduct", amount="5000.00"), T0)
     assert cmd is not None and cmd.control_id == "c1"
     again, _ = lg.accept_order(led, order("d1", "deduct", amount="5000.00"), T0)
     assert again is None, "a redelivered order is not sent twice"
-    done = outcome("d1", "deducted", "d1/deducted", action="deduct", amount_deducted="5000.00", control_id="c1")
+    done = outcome(
+        "d1", "deducted", "d1/deducted", action="deduct", amount_deducted="5000.00", control_id="c1"
+    )
     event, on_freeze = lg.apply_outcome(led, done, T0)
     assert lg.apply_outcome(led, done, T0) == []
     assert event.kind == "deducted" and led["deducted"] == "5000.00"
@@ -103,8 +164,19 @@ def test_reminder_comes_before_expiry_and_expiry_notifies_the_agency() -> None:
     led = lg.new_ledger(case())
     lg.accept_order(led, order("f1", "freeze", amount="1000.00"), T0)
     expires = T0 + dt.timedelta(days=365)
-    lg.apply_outcome(led, outcome("f1", "effective", "k1", amount_controlled="1000.00", control_id="c1",
-                                  effective_at=T0, expires_at=expires), T0)
+    lg.apply_outcome(
+        led,
+        outcome(
+            "f1",
+            "effective",
+            "k1",
+            amount_controlled="1000.00",
+            control_id="c1",
+            effective_at=T0,
+            expires_at=expires,
+        ),
+        T0,
+    )
     assert lg.due_ticks(led, expires - dt.timedelta(days=31), 30) == []
     [remind] = lg.due_ticks(led, expires - dt.timedelta(days=29), 30)
     assert remind.kind == "remind"
@@ -121,14 +193,26 @@ def test_renewal_runs_on_from_the_old_expiry_and_rearms_the_reminder() -> None:
     led = lg.new_ledger(case())
     lg.accept_order(led, order("f1", "freeze", amount="1000.00"), T0)
     expires = T0 + dt.timedelta(days=365)
-    lg.apply_outcome(led, outcome("f1", "effective", "k1", amount_controlled="1000.00", control_id="c1",
-                                  effective_at=T0, expires_at=expires), T0)
+    lg.apply_outcome(
+        led,
+        outcome(
+            "f1",
+            "effective",
+            "k1",
+            amount_controlled="1000.00",
+            control_id="c1",
+            effective_at=T0,
+            expires_at=expires,
+        ),
+        T0,
+    )
     led["orders"]["f1"]["reminded"] = True
     cmd, _ = lg.accept_order(led, order("r1", "renew"), T0)
     assert cmd is not None and cmd.period_days == 365
     new_expiry = expires + dt.timedelta(days=365)
     event, on_freeze = lg.apply_outcome(
-        led, outcome("r1", "renewed", "r1/k", action="renew", expires_at=new_expiry), T0)
+        led, outcome("r1", "renewed", "r1/k", action="renew", expires_at=new_expiry), T0
+    )
     assert event.kind == on_freeze.kind == "renewed" and on_freeze.order.expires_at == new_expiry
     assert led["orders"]["f1"]["expires_at"] == new_expiry.isoformat() and not led["orders"]["f1"]["reminded"]
 
@@ -162,5 +246,7 @@ def test_release_tells_the_court_about_both_orders() -> None:
     lg.accept_order(led, order("r1", "release"), T0)
     events = lg.apply_outcome(led, outcome("r1", "released", "r1/k", action="release"), T0)
     assert {(e.order_id, e.kind, e.order.status) for e in events} == {
-        ("r1", "released", "released"), ("f1", "released", "released")}
+        ("r1", "released", "released"),
+        ("f1", "released", "released"),
+    }
     assert lg.secured(led) == 0
