@@ -230,6 +230,23 @@ def lag(
             raise typer.Exit(1) from None
 
 
+@app.command()
+def clock(
+    days: Annotated[float | None, typer.Option(help="set the hub's clock this many days ahead")] = None,
+    reset: Annotated[bool, typer.Option(help="back to real time")] = False,
+) -> None:
+    """Show or move the simulated time of a running hub (needs HUB_CLOCK_FILE, read by every process)."""
+    from .clock import clock_from_settings, set_clock_offset
+
+    settings = get_settings()
+    if settings.clock_file is None:
+        console.print("[red]HUB_CLOCK_FILE is not set:[/red] start the hub with it to simulate time")
+        raise typer.Exit(2)
+    if reset or days is not None:
+        set_clock_offset(settings.clock_file, 0.0 if reset or days is None else days * 86400)
+    console.print(f"hub time: {clock_from_settings(settings).now().isoformat()}")
+
+
 def main() -> None:
     app()
 

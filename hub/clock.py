@@ -3,7 +3,7 @@ so tests and simulations can move time (a year-long freeze can expire in millise
 
 ``HubClock`` is the system clock shifted by ``HUB_CLOCK_OFFSET_SECONDS`` plus, when
 ``HUB_CLOCK_FILE`` is set, the offset written in that file (re-read when the file changes), so a
-simulation can move the time of every process of a running hub at once: ``hub clock advance 365d``
+simulation can move the time of every process of a running hub at once: ``hub clock --days 365``
 or ``set_clock_offset(path, seconds)``.
 """
 

@@ -33,7 +33,6 @@ DECISIONS = ("match", "possible", "non_match")
 TARGET_PRECISION = 1.0
 TARGET_RECALL = 0.995
 TARGET_POSSIBLE_SHARE = 0.03
-TARGET_RATE = 100_000
 
 
 def _pct(part: int, whole: int) -> str:
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "over-represented)"
     )
     print(
-        f"comparisons per second    {rate:>10,.0f}  target > {TARGET_RATE:,}  {_verdict(rate > TARGET_RATE)}"
+        f"comparisons per second    {rate:>10,.0f}"
         f"  (CPU time; {len(pairs) / elapsed_wall:,.0f} by wall clock)"
     )
     return 0
