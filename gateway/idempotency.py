@@ -10,9 +10,12 @@ import hashlib
 import json
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import Header, HTTPException, status
 
-__all__ = ["IdempotencyKey", "conflict", "request_hash"]
+from .db import Database
+
+__all__ = ["IdempotencyKey", "conflict", "first_created", "request_hash"]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -35,3 +38,21 @@ def conflict() -> HTTPException:
             }
         ],
     )
+
+
+async def first_created(
+    db: Database, table: sa.Table, court_id: str, key: str | None, digest: str, *, raced: bool = False
+) -> sa.Row[Any] | None:
+    """The resource this court first created with ``key`` (None if none); 409 if the body differs.
+
+    ``raced``: called after our insert lost to a concurrent one with the same key, so the winner
+    must exist.
+    """
+    if not key:
+        if raced:
+            raise conflict()
+        return None
+    first = await db.find_by_idempotency(table, court_id, key)
+    if (first is None and raced) or (first is not None and first.request_hash != digest):
+        raise conflict()
+    return first

@@ -15,7 +15,7 @@ from schemas.topics import COURT_COMMANDS
 
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Relay, Settings
-from ..idempotency import IdempotencyKey, conflict, request_hash
+from ..idempotency import IdempotencyKey, first_created, request_hash
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -29,12 +29,8 @@ async def create_case(
     body: CaseCreate, court_id: CourtId, db: Db, relay: Relay, idempotency_key: IdempotencyKey = None
 ) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
-    if idempotency_key:
-        first = await db.find_by_idempotency(cases_table, court_id, idempotency_key)
-        if first is not None:
-            if first.request_hash != digest:
-                raise conflict()
-            return {"case_id": first.case_id}
+    if (first := await first_created(db, cases_table, court_id, idempotency_key, digest)) is not None:
+        return {"case_id": first.case_id}
     case = Case(
         **body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC)
     )
@@ -46,9 +42,8 @@ async def create_case(
             )
             await db.add_outbox(conn, COURT_COMMANDS, case.case_id, encode(command))
     except IntegrityError:  # the same key raced in concurrently: answer with the winner
-        first = await db.find_by_idempotency(cases_table, court_id, idempotency_key or "")
-        if first is None or first.request_hash != digest:
-            raise conflict() from None
+        first = await first_created(db, cases_table, court_id, idempotency_key, digest, raced=True)
+        assert first is not None
         return {"case_id": first.case_id}
     relay.wake.set()
     return {"case_id": case.case_id}

@@ -22,7 +22,7 @@ from schemas.topics import COURT_COMMANDS
 from ..db import Database
 from ..db import control_orders as orders_table
 from ..deps import CourtId, Db, Relay, Settings
-from ..idempotency import IdempotencyKey, conflict, request_hash
+from ..idempotency import IdempotencyKey, first_created, request_hash
 from .cases import not_found
 from .inquiries import unprocessable
 
@@ -58,12 +58,8 @@ async def create_order(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
-    if idempotency_key:
-        first = await db.find_by_idempotency(orders_table, court_id, idempotency_key)
-        if first is not None:
-            if first.request_hash != digest:
-                raise conflict()
-            return {"order_id": first.order_id, "status": first.status}
+    if (first := await first_created(db, orders_table, court_id, idempotency_key, digest)) is not None:
+        return {"order_id": first.order_id, "status": first.status}
     if await db.find_case(body.case_id, court_id) is None:
         raise not_found("case", body.case_id)
     check_judge(settings, court_id, body.approved_by, "approved_by")
@@ -122,10 +118,9 @@ async def create_order(
                 request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
-    except IntegrityError:
-        first = await db.find_by_idempotency(orders_table, court_id, idempotency_key or "")
-        if first is None or first.request_hash != digest:
-            raise conflict() from None
+    except IntegrityError:  # the same key raced in concurrently: answer with the winner
+        first = await first_created(db, orders_table, court_id, idempotency_key, digest, raced=True)
+        assert first is not None
         return {"order_id": first.order_id, "status": first.status}
     relay.wake.set()
     return {"order_id": order_id, "status": "pending"}

@@ -16,7 +16,7 @@ from schemas.topics import COURT_COMMANDS
 
 from ..db import inquiries as inquiries_table
 from ..deps import CourtId, Db, Relay, Settings
-from ..idempotency import IdempotencyKey, conflict, request_hash
+from ..idempotency import IdempotencyKey, first_created, request_hash
 from .cases import not_found
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
@@ -36,12 +36,8 @@ async def create_inquiry(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, str]:
     digest = request_hash(body.model_dump(mode="json"))
-    if idempotency_key:
-        first = await db.find_by_idempotency(inquiries_table, court_id, idempotency_key)
-        if first is not None:
-            if first.request_hash != digest:
-                raise conflict()
-            return {"inquiry_id": first.inquiry_id, "status": first.status}
+    if (first := await first_created(db, inquiries_table, court_id, idempotency_key, digest)) is not None:
+        return {"inquiry_id": first.inquiry_id, "status": first.status}
     case_body = await db.find_case(body.case_id, court_id)
     if case_body is None:
         raise not_found("case", body.case_id)
@@ -79,10 +75,9 @@ async def create_inquiry(
                 request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
-    except IntegrityError:
-        first = await db.find_by_idempotency(inquiries_table, court_id, idempotency_key or "")
-        if first is None or first.request_hash != digest:
-            raise conflict() from None
+    except IntegrityError:  # the same key raced in concurrently: answer with the winner
+        first = await first_created(db, inquiries_table, court_id, idempotency_key, digest, raced=True)
+        assert first is not None
         return {"inquiry_id": first.inquiry_id, "status": first.status}
     relay.wake.set()
     return {"inquiry_id": inquiry_id, "status": "pending"}
