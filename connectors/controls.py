@@ -101,7 +101,7 @@ class ControlRunner(ConnectorRunner):
         finally:
             self.stats.in_flight -= 1
             self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
-        await self.producer.send_and_wait(CONTROL_RESULTS, encode(outcome), key=command.case_id.encode())
+        await self.publish(CONTROL_RESULTS, encode(outcome), key=command.case_id.encode())
         ended = "was released" if command.action == "release" else "lapsed"
         for promoted in outcome.promoted:
             if not (promoted.order_id and promoted.case_id):
@@ -123,5 +123,5 @@ class ControlRunner(ConnectorRunner):
                 decided_at=outcome.decided_at,
                 idempotency_key=f"{promoted.control_id}/promoted/{promoted.effective_at.isoformat()}",
             )
-            await self.producer.send_and_wait(CONTROL_RESULTS, encode(note), key=promoted.case_id.encode())
+            await self.publish(CONTROL_RESULTS, encode(note), key=promoted.case_id.encode())
         return outcome

@@ -21,7 +21,9 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from hub.clock import Clock, clock_from_settings
 from hub.errors import PermanentRegistryError, RegistryUnavailable
@@ -316,8 +318,27 @@ class ConnectorRunner:
             responded_at=self.clock.now(),
             idempotency_key=f"{request.idempotency_key}/response",
         )
-        await self.producer.send_and_wait(AGENCY_RESPONSES, encode(response), key=request.inquiry_id.encode())
+        await self.publish(AGENCY_RESPONSES, encode(response), key=request.inquiry_id.encode())
         return response
+
+    async def publish(self, topic: str, value: bytes, *, key: bytes | None) -> None:
+        """Publish, retrying while the broker does not accept it: the registry's answer is in hand
+        and must not be lost to a broker hiccup (the offset is not committed until this returns)."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(KafkaError),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
+            stop=stop_after_delay(self.settings.connector_publish_retry_seconds),
+            reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.warning(
+                        "%s: retrying publish to %s (attempt %d)",
+                        self.agency,
+                        topic,
+                        attempt.retry_state.attempt_number,
+                    )
+                await self.producer.send_and_wait(topic, value, key=key)
 
     @staticmethod
     def _reason(e: BaseException, attempts: int) -> str:
@@ -353,7 +374,7 @@ class ConnectorRunner:
             context=context,
         )
         letter.reason = mask_text(letter.reason)
-        await self.producer.send_and_wait(DEAD_LETTERS, encode(letter), key=key)
+        await self.publish(DEAD_LETTERS, encode(letter), key=key)
         log.warning("%s: dead-lettered offset %s at %s: %s", self.agency, offset, stage, letter.reason)
 
     async def _send_dead_letter(

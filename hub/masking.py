@@ -40,5 +40,6 @@ def setup_logging(level: str = "INFO", service: str = "hub") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for chatty in ("kafka", "aiokafka"):  # their INFO lines are per-connection noise
+    # per-connection and per-request INFO lines: noise, CPU, and httpx's would put names in the log
+    for chatty in ("kafka", "aiokafka", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -86,6 +86,7 @@ class HubSettings(BaseSettings):
     connector_max_attempts: int = Field(6, ge=1)
     connector_backoff_initial: float = Field(0.2, ge=0)
     connector_backoff_max: float = Field(3.0, ge=0)
+    connector_publish_retry_seconds: float = Field(120.0, gt=0, description="how long a publish is retried")
     agency_urls: dict[str, str] = Field(default_factory=dict, description="agency -> base URL override")
     agency_credentials: dict[str, SecretStr] = Field(default_factory=dict)
 

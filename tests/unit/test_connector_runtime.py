@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from connectors.adapter import AgencyAdapter, InquiryAnswer
 from connectors.retry import RetryPolicy
@@ -205,3 +206,26 @@ def test_malformed_request_goes_to_dead_letters(value: bytes | None) -> None:
     assert asyncio.run(r.handle(value, partition=0, offset=7)) is None
     [(topic, letter)] = producer.sent
     assert topic == DEAD_LETTERS and letter["offset"] == 7 and letter["stage"] == "connector.decode"
+
+
+class FlakyProducer(RecordingProducer):
+    """Refuses the first sends as a busy broker does (aiokafka's accumulator times out)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaTimeoutError()
+        await super().send_and_wait(topic, value, key)
+
+
+def test_an_answer_in_hand_survives_a_broker_that_refuses_the_first_publishes() -> None:
+    r, _ = runner(lambda req: httpx.Response(200, json={"accounts": []}))
+    flaky = FlakyProducer(failures=2)
+    r.producer = flaky  # type: ignore[assignment]
+    resp = asyncio.run(r.handle(encode(request())))
+    assert resp is not None and resp.status == "no_record"
+    assert [t for t, _ in flaky.sent] == [AGENCY_RESPONSES]
