@@ -23,12 +23,18 @@ from schemas.models import (
     ControlOutcome,
     DepositAsset,
     ExistingControl,
-    PromotedControl,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
+from .control_wire import (
+    REGISTERING,
+    ReplyFields,
+    check_echo,
+    control_id_of,
+    outcome_from_reply,
+    unparseable,
+)
 
 __all__ = ["BankAdapter"]
 
@@ -36,6 +42,24 @@ LIMIT = 20
 CLIENT_ID = "enforcement-hub"
 _DOC_TYPES = {"resident_id": "101", "uscc": "201", "org_code": "202", "business_reg_no": "203"}
 _ID_TYPES: dict[str | None, str] = {v: k for k, v in _DOC_TYPES.items()}
+
+
+# where this registry's control reply keeps each part of the outcome
+_REPLY = ReplyFields(
+    outcome=lambda r: str(r["status"]),
+    control_id="holdId",
+    order_id="idempotencyKey",
+    case_id="caseId",
+    court="court",
+    position="queue",
+    amount_controlled="frozenAmount",
+    amount_deducted="deductedAmount",
+    effective_at="effectiveAt",
+    expires_at="expiresAt",
+    reason="message",
+    promoted="promoted",
+    decided_at="processedAt",
+)
 
 
 class BankAdapter(AgencyAdapter):
@@ -131,31 +155,7 @@ class BankAdapter(AgencyAdapter):
         try:
             r = response.json()
             check_echo(command, r["idempotencyKey"])
-            return outcome(
-                self,
-                command,
-                outcome=r["status"],
-                control_id=r.get("holdId"),
-                position=r.get("queue"),
-                amount_controlled=r.get("frozenAmount"),
-                amount_deducted=r.get("deductedAmount"),
-                effective_at=r.get("effectiveAt"),
-                expires_at=r.get("expiresAt"),
-                reason=r.get("message"),
-                promoted=[
-                    PromotedControl(
-                        control_id=p["holdId"],
-                        order_id=p.get("idempotencyKey"),
-                        case_id=p.get("caseId"),
-                        court=p["court"],
-                        amount_controlled=p.get("frozenAmount"),
-                        effective_at=p["effectiveAt"],
-                        expires_at=p.get("expiresAt"),
-                    )
-                    for p in r.get("promoted") or []
-                ],
-                decided_at=r["processedAt"],
-            )
+            return outcome_from_reply(self, command, r, _REPLY)
         except (ValueError, KeyError, TypeError) as e:
             raise unparseable(self, e) from e
 

@@ -26,12 +26,18 @@ from schemas.models import (
     ControlOutcome,
     EquityAsset,
     ExistingControl,
-    PromotedControl,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
+from .control_wire import (
+    REGISTERING,
+    ReplyFields,
+    check_echo,
+    control_id_of,
+    outcome_from_reply,
+    unparseable,
+)
 
 __all__ = ["CommerceAdapter"]
 
@@ -78,6 +84,25 @@ def _stake(s: dict[str, Any]) -> EquityAsset:
         share_ratio=s.get("conRatio"),
         subscribed_capital=_yuan(s.get("subConAmWan")),
     )
+
+
+# where this registry's control reply keeps each part of the outcome
+_REPLY = ReplyFields(
+    outcome=lambda r: str(r["status"]).lower(),
+    control_id="freezeId",
+    order_id="bizSeq",
+    case_id="caseId",
+    court="court",
+    position="seq",
+    amount_controlled="amountWan",
+    amount_deducted="deductedWan",
+    effective_at="effectiveDate",
+    expires_at="expireDate",
+    reason="remark",
+    promoted="promoted",
+    decided_at="handledAt",
+    money=_yuan,
+)
 
 
 class CommerceAdapter(AgencyAdapter):
@@ -140,31 +165,7 @@ class CommerceAdapter(AgencyAdapter):
                 raise ValueError(f"{reply.get('errorCode')}: {reply.get('errorMessage')}")
             r = reply["result"]
             check_echo(command, r["bizSeq"])
-            return outcome(
-                self,
-                command,
-                outcome=str(r["status"]).lower(),
-                control_id=r.get("freezeId"),
-                position=r.get("seq"),
-                amount_controlled=_yuan(r.get("amountWan")),
-                amount_deducted=_yuan(r.get("deductedWan")),
-                effective_at=r.get("effectiveDate"),
-                expires_at=r.get("expireDate"),
-                reason=r.get("remark"),
-                promoted=[
-                    PromotedControl(
-                        control_id=p["freezeId"],
-                        order_id=p.get("bizSeq"),
-                        case_id=p.get("caseId"),
-                        court=p["court"],
-                        amount_controlled=_yuan(p.get("amountWan")),
-                        effective_at=p["effectiveDate"],
-                        expires_at=p.get("expireDate"),
-                    )
-                    for p in r.get("promoted") or []
-                ],
-                decided_at=r["handledAt"],
-            )
+            return outcome_from_reply(self, command, r, _REPLY)
         except (ValueError, KeyError, TypeError, ArithmeticError) as e:
             raise unparseable(self, e) from e
 

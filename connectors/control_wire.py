@@ -3,15 +3,25 @@ command that cannot be sent. Each adapter maps its own registry's request and re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
-from schemas.models import ControlCommand, ControlOutcome
+from schemas.models import ControlCommand, ControlOutcome, PromotedControl
 
 from .adapter import AgencyAdapter
 
-__all__ = ["REGISTERING", "check_echo", "control_id_of", "outcome", "unparseable"]
+__all__ = [
+    "REGISTERING",
+    "ReplyFields",
+    "check_echo",
+    "control_id_of",
+    "outcome",
+    "outcome_from_reply",
+    "unparseable",
+]
 
 # actions that register a new control; the others act on an existing ``control_id``
 REGISTERING = ("freeze", "seize")
@@ -46,3 +56,59 @@ def outcome(adapter: AgencyAdapter, command: ControlCommand, **fields: Any) -> C
 
 def unparseable(adapter: AgencyAdapter, e: Exception) -> PermanentRegistryError:
     return PermanentRegistryError(adapter.agency, f"unparseable control reply: {mask_text(str(e))[:300]}")
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class ReplyFields:
+    """Where one registry's control reply keeps each part of the outcome. Each control the reply
+    says it promoted uses the same keys (plus ``order_id``, ``case_id``, ``court``)."""
+
+    outcome: Callable[[Mapping[str, Any]], str]
+    control_id: str
+    order_id: str
+    case_id: str
+    court: str
+    position: str
+    amount_controlled: str
+    amount_deducted: str
+    effective_at: str
+    expires_at: str
+    reason: str
+    promoted: str
+    decided_at: str
+    money: Callable[[Any], Any] = _same  # the registry's amount -> yuan
+
+
+def outcome_from_reply(
+    adapter: AgencyAdapter, command: ControlCommand, reply: Mapping[str, Any], f: ReplyFields
+) -> ControlOutcome:
+    """Map a registry's control reply to a :class:`ControlOutcome` (a missing key raises KeyError)."""
+    return outcome(
+        adapter,
+        command,
+        outcome=f.outcome(reply),
+        control_id=reply.get(f.control_id),
+        position=reply.get(f.position),
+        amount_controlled=f.money(reply.get(f.amount_controlled)),
+        amount_deducted=f.money(reply.get(f.amount_deducted)),
+        effective_at=reply.get(f.effective_at),
+        expires_at=reply.get(f.expires_at),
+        reason=reply.get(f.reason),
+        promoted=[
+            PromotedControl(
+                control_id=p[f.control_id],
+                order_id=p.get(f.order_id),
+                case_id=p.get(f.case_id),
+                court=p[f.court],
+                amount_controlled=f.money(p.get(f.amount_controlled)),
+                effective_at=p[f.effective_at],
+                expires_at=p.get(f.expires_at),
+            )
+            for p in reply.get(f.promoted) or []
+        ],
+        decided_at=reply[f.decided_at],
+    )

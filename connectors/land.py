@@ -23,12 +23,18 @@ from schemas.models import (
     ControlOutcome,
     ExistingControl,
     LandUseRightAsset,
-    PromotedControl,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
+from .control_wire import (
+    REGISTERING,
+    ReplyFields,
+    check_echo,
+    control_id_of,
+    outcome_from_reply,
+    unparseable,
+)
 
 __all__ = ["LandAdapter"]
 
@@ -75,6 +81,24 @@ def _right(r: dict[str, Any]) -> LandUseRightAsset:
         usage=r.get("yt"),
         term_ends=r.get("zzrq"),
     )
+
+
+# where this registry's control reply keeps each part of the outcome
+_REPLY = ReplyFields(
+    outcome=lambda r: _OUTCOMES[r["clzt"]],
+    control_id="xzid",
+    order_id="ywh",
+    case_id="ajid",
+    court="fy",
+    position="sx",
+    amount_controlled="kzje",
+    amount_deducted="khje",
+    effective_at="sxsj",
+    expires_at="jssj",
+    reason="sm",
+    promoted="dw",
+    decided_at="clsj",
+)
 
 
 class LandAdapter(AgencyAdapter):
@@ -133,31 +157,7 @@ class LandAdapter(AgencyAdapter):
             if r["result"] != "OK":
                 raise ValueError(f"{r.get('errCode')}: {r.get('errMsg')}")
             check_echo(command, r["ywh"])
-            return outcome(
-                self,
-                command,
-                outcome=_OUTCOMES[r["clzt"]],
-                control_id=r.get("xzid"),
-                position=r.get("sx"),
-                amount_controlled=r.get("kzje"),
-                amount_deducted=r.get("khje"),
-                effective_at=r.get("sxsj"),
-                expires_at=r.get("jssj"),
-                reason=r.get("sm"),
-                promoted=[
-                    PromotedControl(
-                        control_id=p["xzid"],
-                        order_id=p.get("ywh"),
-                        case_id=p.get("ajid"),
-                        court=p["fy"],
-                        amount_controlled=p.get("kzje"),
-                        effective_at=p["sxsj"],
-                        expires_at=p.get("jssj"),
-                    )
-                    for p in r.get("dw") or []
-                ],
-                decided_at=r["clsj"],
-            )
+            return outcome_from_reply(self, command, r, _REPLY)
         except (ValueError, KeyError, TypeError) as e:
             raise unparseable(self, e) from e
 

@@ -26,13 +26,19 @@ from schemas.models import (
     ControlOutcome,
     ExistingControl,
     PartyRecord,
-    PromotedControl,
     RegistryOwner,
     VehicleAsset,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
+from .control_wire import (
+    REGISTERING,
+    ReplyFields,
+    check_echo,
+    control_id_of,
+    outcome_from_reply,
+    unparseable,
+)
 
 __all__ = ["PoliceAdapter"]
 
@@ -86,6 +92,24 @@ def _vehicle(v: dict[str, Any], owner: RegistryOwner) -> VehicleAsset:
         brand_model=v.get("clpp"),
         registered_on=v.get("ccdjrq"),
     )
+
+
+# where this registry's control reply keeps each part of the outcome
+_REPLY = ReplyFields(
+    outcome=lambda r: _OUTCOMES[r["jg"]],
+    control_id="cfid",
+    order_id="qqdh",
+    case_id="ajid",
+    court="cfjg",
+    position="sx",
+    amount_controlled="kzje",
+    amount_deducted="kkje",
+    effective_at="sxsj",
+    expires_at="jzsj",
+    reason="yy",
+    promoted="dwsx",
+    decided_at="clsj",
+)
 
 
 class PoliceAdapter(AgencyAdapter):
@@ -151,31 +175,7 @@ class PoliceAdapter(AgencyAdapter):
                 raise ValueError(f"code {reply['code']}: {reply.get('msg')}")
             d = reply["data"]
             check_echo(command, d["qqdh"])
-            return outcome(
-                self,
-                command,
-                outcome=_OUTCOMES[d["jg"]],
-                control_id=d.get("cfid"),
-                position=d.get("sx"),
-                amount_controlled=d.get("kzje"),
-                amount_deducted=d.get("kkje"),
-                effective_at=d.get("sxsj"),
-                expires_at=d.get("jzsj"),
-                reason=d.get("yy"),
-                promoted=[
-                    PromotedControl(
-                        control_id=p["cfid"],
-                        order_id=p.get("qqdh"),
-                        case_id=p.get("ajid"),
-                        court=p["cfjg"],
-                        amount_controlled=p.get("kzje"),
-                        effective_at=p["sxsj"],
-                        expires_at=p.get("jzsj"),
-                    )
-                    for p in d.get("dwsx") or []
-                ],
-                decided_at=d["clsj"],
-            )
+            return outcome_from_reply(self, command, d, _REPLY)
         except (ValueError, KeyError, TypeError) as e:
             raise unparseable(self, e) from e
 

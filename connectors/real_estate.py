@@ -26,13 +26,20 @@ from schemas.models import (
     ControlCommand,
     ControlOutcome,
     ExistingControl,
-    PromotedControl,
     RealEstateAsset,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, check_echo, control_id_of, outcome, unparseable
+from .control_wire import (
+    REGISTERING,
+    ReplyFields,
+    check_echo,
+    control_id_of,
+    outcome,
+    outcome_from_reply,
+    unparseable,
+)
 
 __all__ = ["RealEstateAdapter"]
 
@@ -93,6 +100,24 @@ def _problem_type(response: httpx.Response) -> str | None:
         return str(body["type"]) if isinstance(body, dict) and "type" in body else None
     except ValueError:
         return None
+
+
+# where this registry's control reply keeps each part of the outcome
+_REPLY = ReplyFields(
+    outcome=lambda r: _RESULTS[r["result"]],
+    control_id="restrictionId",
+    order_id="requestId",
+    case_id="caseId",
+    court="court",
+    position="queuePosition",
+    amount_controlled="amountControlled",
+    amount_deducted="amountDeducted",
+    effective_at="effectiveAt",
+    expires_at="expiresAt",
+    reason="note",
+    promoted="promoted",
+    decided_at="decidedAt",
+)
 
 
 class RealEstateAdapter(AgencyAdapter):
@@ -159,31 +184,7 @@ class RealEstateAdapter(AgencyAdapter):
                     reason=r.get("detail"),
                     decided_at=r["decidedAt"],
                 )
-            return outcome(
-                self,
-                command,
-                outcome=_RESULTS[r["result"]],
-                control_id=r.get("restrictionId"),
-                position=r.get("queuePosition"),
-                amount_controlled=r.get("amountControlled"),
-                amount_deducted=r.get("amountDeducted"),
-                effective_at=r.get("effectiveAt"),
-                expires_at=r.get("expiresAt"),
-                reason=r.get("note"),
-                promoted=[
-                    PromotedControl(
-                        control_id=p["restrictionId"],
-                        order_id=p.get("requestId"),
-                        case_id=p.get("caseId"),
-                        court=p["court"],
-                        amount_controlled=p.get("amountControlled"),
-                        effective_at=p["effectiveAt"],
-                        expires_at=p.get("expiresAt"),
-                    )
-                    for p in r.get("promoted") or []
-                ],
-                decided_at=r["decidedAt"],
-            )
+            return outcome_from_reply(self, command, r, _REPLY)
         except (ValueError, KeyError, TypeError) as e:
             raise unparseable(self, e) from e
 
