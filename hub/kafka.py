@@ -102,8 +102,15 @@ async def create_topics(settings: HubSettings) -> list[str]:
 
 
 def make_producer(settings: HubSettings, **kwargs: Any) -> AIOKafkaProducer:
+    # batches of up to 1 MiB: with the default 16 KiB, hundreds of concurrent senders of few-KB
+    # responses queued behind tiny batches until aiokafka's accumulator timed out under load
     return AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap, acks="all", linger_ms=2, request_timeout_ms=15000, **kwargs
+        bootstrap_servers=settings.bootstrap,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=1 << 20,
+        request_timeout_ms=15000,
+        **kwargs,
     )
 
 
