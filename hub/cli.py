@@ -42,12 +42,12 @@ def up(timeout: Annotated[float, typer.Option(help="seconds to wait for health")
     _print_endpoints(hub)
     try:
         while not stop.is_set():
-            for child in hub.children:
-                if child.proc.poll() is not None:
-                    console.print(
-                        f"[red]{child.name} exited ({child.proc.returncode}); see {child.log_path}[/red]"
-                    )
-                    stop.set()
+            try:
+                for name in hub.revive_crashed():
+                    console.print(f"[yellow]{name} exited unexpectedly and was restarted[/yellow]")
+            except HubError as e:
+                console.print(f"[red]{e}[/red]")
+                stop.set()
             stop.wait(1.0)
     finally:
         console.print("stopping…")

@@ -75,9 +75,11 @@ def tansu_binary() -> str:
 @dataclass
 class Child:
     name: str
+    argv: list[str]
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes] = field(repr=False)
+    restarts: list[float] = field(default_factory=list)
 
 
 class Hub:
@@ -135,7 +137,42 @@ class Hub:
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             start_new_session=True,
         )
-        return Child(name, proc, log_path, log_file)
+        return Child(name, argv, proc, log_path, log_file)
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    def restart(self, name: str, *, kill: bool = False) -> Child:
+        """Stop one service (SIGKILL with ``kill``, as a crash) and start it again in its place."""
+        old = self.child(name)
+        if kill and old.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(old.proc.pid, signal.SIGKILL)
+            old.proc.wait(10)
+            old.log_file.close()
+        else:
+            self._terminate(old, grace=10)
+        new = self._spawn(name, old.argv)
+        new.restarts = [*old.restarts, time.monotonic()]
+        self.children[self.children.index(old)] = new
+        return new
+
+    def revive_crashed(self, max_restarts: int = 5, window: float = 600.0) -> list[str]:
+        """Restart services that exited on their own; refuse (HubError) one crashing in a loop."""
+        revived = []
+        for child in list(self.children):
+            if child.proc.poll() is None:
+                continue
+            recent = [t for t in child.restarts if time.monotonic() - t < window]
+            if len(recent) >= max_restarts:
+                raise HubStartError(
+                    f"{child.name} exited {len(recent) + 1} times in {window:.0f} s (last code "
+                    f"{child.proc.returncode}); see {child.log_path}:\n{self._tail(child.log_path)}"
+                )
+            child.restarts = recent
+            self.restart(child.name)
+            revived.append(child.name)
+        return revived
 
     def _check_ports(self) -> None:
         s = self.settings
