@@ -145,7 +145,11 @@ def _lag_table(data: dict[str, Any]) -> Table:
     table = Table(
         title=f"Consumer lag (every {data['interval_seconds']} s, window {data['window']}, "
         f"STOPPED after {data['stop_seconds']} s)",
-        caption=f"sampler error: {data['error']}" if data.get("error") else None,
+        caption=f"sampler error: {data['error']}"
+        if data.get("error")
+        else None
+        if data.get("groups")
+        else "no hub consumer group has committed an offset yet (no traffic since the hub started)",
     )
     for col, justify in [
         ("group", "left"),
