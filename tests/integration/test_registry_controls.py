@@ -561,3 +561,53 @@ def test_seeded_queue_takes_available_money_first_and_shared_refs_are_refused() 
 
     shared = register.execute(Order("o-2", "freeze", "91420111MA4LQ2R8X1", "court-a"), now)
     assert shared.outcome == "rejected" and "2 records" in (shared.reason or "")
+
+
+def test_an_order_naming_the_owner_freezes_that_shareholders_stake() -> None:
+    """Every stake in a company carries the company's code as its ref; the owner's id picks one."""
+    ref = "91420111MA4LQ2R8X1"
+    mine = Holding(
+        "commerce", "equity", ref, Decimal("300000.00"), Owner("甲", "resident_id", OWNER.id_number)
+    )
+    other_id = "42010619800101002" + resident_id_check("42010619800101002")
+    theirs = Holding("commerce", "equity", ref, Decimal("700000.00"), Owner("乙", "resident_id", other_id))
+    register = ControlRegister([mine, theirs], "T")
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+    d = register.execute(Order("o-1", "freeze", ref, "court-a", owner_id=OWNER.id_number.lower()), now)
+    assert d.outcome == "effective"
+    assert [c.court for c in register.current(mine)[1]] == ["court-a"]
+    assert register.current(theirs)[1] == []
+
+
+def test_the_commerce_adapter_names_the_owner_of_the_stake() -> None:
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(400, json={"success": False, "errorCode": "X", "errorMessage": "stop here"})
+
+    adapter = build_adapter("commerce", HubSettings())
+    command = ControlCommand(
+        order_id="o-1",
+        case_id="c",
+        court_id="court-a",
+        case_number="(2026)鄂0111执1号",
+        agency="commerce",
+        asset_kind="equity",
+        asset_ref="91420111MA4LQ2R8X1",
+        action="freeze",
+        amount=Decimal("1000.00"),
+        owner_id_number=OWNER.id_number,
+        approved_by="judge",
+        requested_at=utcnow(),
+        idempotency_key="k",
+    )
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            with pytest.raises(PermanentRegistryError):
+                await adapter.execute_control(client, command)
+
+    asyncio.run(run())
+    assert sent[0]["investorCertNo"] == OWNER.id_number
