@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -350,12 +351,27 @@ async def on_court_command(stream: Any) -> AsyncIterator[None]:
 # ---------------------------------------------------------------- aggregation per inquiry
 
 
+# Deadlines of the inquiries this worker holds open, so the SLA timer need not scan the whole
+# (ever-growing) table twice a second. Kept where the table is written; a slow full scan picks up
+# entries restored from the changelog after a rebalance or restart.
+_open_deadlines: dict[str, dt.datetime] = {}
+_FULL_SCAN_SECONDS = 30.0
+
+
+def _track(inquiry_id: str, state: dict[str, Any]) -> None:
+    if state["opened"] is not None and not state["final"]:
+        _open_deadlines[inquiry_id] = dt.datetime.fromisoformat(state["opened"]["deadline"])
+    else:
+        _open_deadlines.pop(inquiry_id, None)
+
+
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
     state = inquiries.get(inquiry_id) or inquiry_state.new_state()
     if change(state) and state["opened"] is not None:
         result = inquiry_state.build_result(state, court_id=state["opened"]["court_id"], now=clock.now())
         await _publish_result(result)
     inquiries[inquiry_id] = state
+    _track(inquiry_id, state)
 
 
 async def _on_opened(opened: InquiryOpened) -> None:
@@ -389,21 +405,24 @@ async def on_deadline(stream: Any) -> AsyncIterator[None]:
 
 
 _deadline_sent: set[str] = set()
+_last_full_scan = {"at": 0.0}
 
 
 @app.timer(interval=0.5)
 async def sla_timer() -> None:
     """Ask the owner of each overdue inquiry's partition to settle it (the table is only written there)."""
+    if time.monotonic() - _last_full_scan["at"] >= _FULL_SCAN_SECONDS:
+        _last_full_scan["at"] = time.monotonic()
+        for inquiry_id, state in list(inquiries.items()):
+            if state:
+                _track(inquiry_id, state)
     now = clock.now()
-    for inquiry_id, state in list(inquiries.items()):
-        if not state or state["final"] or state["opened"] is None or inquiry_id in _deadline_sent:
-            continue
-        if now >= dt.datetime.fromisoformat(state["opened"]["deadline"]):
+    for inquiry_id, deadline in list(_open_deadlines.items()):
+        if now >= deadline and inquiry_id not in _deadline_sent:
             _deadline_sent.add(inquiry_id)
             tick = DeadlineReached(inquiry_id=inquiry_id, at=now)
             await inquiry_deadlines.send(key=inquiry_id.encode(), value=encode(tick))
-    if len(_deadline_sent) > 100_000:
-        _deadline_sent.clear()
+    _deadline_sent.intersection_update(_open_deadlines)  # settled ones need no memory
 
 
 def main() -> None:
