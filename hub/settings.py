@@ -67,6 +67,9 @@ class HubSettings(BaseSettings):
 
     # --- inquiries
     inquiry_sla_seconds: float = Field(30.0, gt=0)
+    inquiry_retention_seconds: float = Field(
+        3600.0, gt=0, description="how long the streams keep a settled inquiry's full state (late answers)"
+    )
     banks: str = Field("icbc,ccb,boc", description="bank codes; each is agency bank:<code>")
 
     # --- control orders

@@ -379,8 +379,12 @@ class InquiryOpened(_Message):
 
 
 class DeadlineReached(_Message):
+    """The SLA timer asking the owner of the inquiry's partition to settle it; with ``compact``, to
+    shrink a long-settled inquiry's state to a tombstone (its result is in the read model)."""
+
     inquiry_id: str
     at: dt.datetime
+    compact: bool = False
 
 
 # ---------------------------------------------------------------- results (Kafka and API)

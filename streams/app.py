@@ -355,14 +355,20 @@ async def on_court_command(stream: Any) -> AsyncIterator[None]:
 # (ever-growing) table twice a second. Kept where the table is written; a slow full scan picks up
 # entries restored from the changelog after a rebalance or restart.
 _open_deadlines: dict[str, dt.datetime] = {}
+# Inquiries settled on this worker (monotonic time first seen settled), to compact after retention.
+_settled: dict[str, float] = {}
 _FULL_SCAN_SECONDS = 30.0
 
 
 def _track(inquiry_id: str, state: dict[str, Any]) -> None:
     if state["opened"] is not None and not state["final"]:
         _open_deadlines[inquiry_id] = dt.datetime.fromisoformat(state["opened"]["deadline"])
+        return
+    _open_deadlines.pop(inquiry_id, None)
+    if state["opened"] is not None and state["final"]:
+        _settled.setdefault(inquiry_id, time.monotonic())
     else:
-        _open_deadlines.pop(inquiry_id, None)
+        _settled.pop(inquiry_id, None)
 
 
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
@@ -383,6 +389,13 @@ async def _on_response(response: Any) -> None:
 
 
 async def _on_deadline(tick: DeadlineReached) -> None:
+    if tick.compact:
+        state = inquiries.get(tick.inquiry_id)
+        tombstone = inquiry_state.compact(state) if state else None
+        if tombstone is not None:
+            inquiries[tick.inquiry_id] = tombstone
+            _track(tick.inquiry_id, tombstone)
+        return
     await _update(tick.inquiry_id, lambda s: inquiry_state.apply_deadline(s, tick.at))
 
 
@@ -423,6 +436,12 @@ async def sla_timer() -> None:
             tick = DeadlineReached(inquiry_id=inquiry_id, at=now)
             await inquiry_deadlines.send(key=inquiry_id.encode(), value=encode(tick))
     _deadline_sent.intersection_update(_open_deadlines)  # settled ones need no memory
+    retention = settings.inquiry_retention_seconds
+    for inquiry_id, since in list(_settled.items()):
+        if time.monotonic() - since >= retention:
+            del _settled[inquiry_id]
+            tick = DeadlineReached(inquiry_id=inquiry_id, at=now, compact=True)
+            await inquiry_deadlines.send(key=inquiry_id.encode(), value=encode(tick))
 
 
 def main() -> None:

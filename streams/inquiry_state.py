@@ -28,7 +28,7 @@ from schemas.models import (
 
 from .linkage import link
 
-__all__ = ["apply_deadline", "apply_opened", "apply_response", "build_result", "new_state"]
+__all__ = ["apply_deadline", "apply_opened", "apply_response", "build_result", "compact", "new_state"]
 
 _SETTLED = {"answered", "no_record", "unavailable", "failed"}
 _ASSET_COMMON = {"agency", "ref", "owner", "value", "controls", "kind"}
@@ -58,6 +58,22 @@ def apply_response(state: State, response: AgencyResponse) -> bool:
         return False
     state["responses"][response.agency] = response.model_dump(mode="json")
     return True
+
+
+def compact(state: State) -> State | None:
+    """A settled inquiry's tombstone: enough to count late answers, none of the records.
+
+    None when the state must stay as it is (not settled yet, or a tombstone already).
+    """
+    if not state["final"] or state["opened"] is None:
+        return None
+    return {
+        **new_state(),
+        "final": True,
+        "late": state["late"],
+        "version": state["version"],
+        "compacted": True,
+    }
 
 
 def apply_deadline(state: State, now: dt.datetime) -> bool:

@@ -24,6 +24,7 @@ from .planted import write_fixtures
 SLA_SECONDS = 8.0
 WEBHOOK_SECRET = "whsec-test-court-a"
 REMINDER_DAYS = 30
+RETENTION_SECONDS = 4.0
 
 
 class WebhookReceiver:
@@ -207,6 +208,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_WEBHOOK_BACKOFF_INITIAL": "0.1",
         "HUB_WEBHOOK_BACKOFF_MAX": "0.5",
         "HUB_CONTROL_REMINDER_DAYS": str(REMINDER_DAYS),
+        "HUB_INQUIRY_RETENTION_SECONDS": str(RETENTION_SECONDS),
         "HUB_STATE_DIR": str(state),
         "HUB_EMBEDDED_KAFKA_PORT": str(base),
         "HUB_REGISTRY_BASE_PORT": str(base),

@@ -114,3 +114,17 @@ def test_versions_increase_with_each_emitted_result() -> None:
     v1 = st.build_result(s, court_id="court-a", now=T0).version
     st.apply_response(s, response("police", "no_record"))
     assert st.build_result(s, court_id="court-a", now=T0).version == v1 + 1
+
+
+def test_a_settled_inquiry_compacts_to_a_tombstone_that_still_counts_late_answers() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    assert st.compact(s) is None, "an open inquiry is kept whole"
+    st.apply_response(s, response("bank:icbc", records=[deposit("A1", DEBTOR.id_number)]))
+    st.build_result(s, court_id="court-a", now=T0)
+    tomb = st.compact(s)
+    assert tomb is not None and tomb["final"] and tomb["responses"] == {} and tomb["opened"] is None
+    assert tomb["version"] == s["version"]
+    assert not st.apply_response(tomb, response("bank:icbc"))
+    assert tomb["late"] == 1
+    assert st.compact(tomb) is None
