@@ -3,6 +3,7 @@ stream worker and gateway as child processes, exactly as ``hub up`` starts them.
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import os
@@ -10,12 +11,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from hub.supervisor import Hub
 
@@ -25,6 +28,42 @@ SLA_SECONDS = 8.0
 WEBHOOK_SECRET = "whsec-test-court-a"
 REMINDER_DAYS = 30
 RETENTION_SECONDS = 4.0
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    select: Callable[[Any], Any | None],
+    done: Callable[[list[Any]], bool],
+    timeout: float,
+) -> list[Any]:
+    """Read ``topic`` from its beginning in a fresh consumer group; keep ``select(message)`` when it
+    is not None; stop when ``done(kept)`` or after ``timeout`` seconds."""
+
+    async def run() -> list[Any]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"test-{uuid.uuid4().hex}",
+            auto_offset_reset="earliest",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+            rebalance_timeout_ms=10000,
+        )
+        await consumer.start()
+        kept: list[Any] = []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        try:
+            while not done(kept) and loop.time() < end:
+                for messages in (await consumer.getmany(timeout_ms=500)).values():
+                    kept += [x for x in map(select, messages) if x is not None]
+        finally:
+            await consumer.stop()
+        return kept
+
+    return asyncio.run(run())
 
 
 class WebhookReceiver:

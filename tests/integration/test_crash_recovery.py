@@ -3,47 +3,18 @@ contiguous prefix of finished requests, so what was in flight is delivered again
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-import uuid
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from schemas.topics import AGENCY_RESPONSES
 
-from .conftest import HubClient
+from .conftest import HubClient, read_topic
 from .planted import RICH
 
 pytestmark = pytest.mark.integration
-
-
-async def _responses_for(bootstrap: str, inquiry_ids: set[str], timeout: float) -> dict[str, str]:
-    consumer = AIOKafkaConsumer(
-        AGENCY_RESPONSES,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        session_timeout_ms=10000,
-        heartbeat_interval_ms=3000,
-        rebalance_timeout_ms=10000,
-    )
-    await consumer.start()
-    found: dict[str, str] = {}
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    try:
-        while set(found) != inquiry_ids and loop.time() < end:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                for m in messages:
-                    body = json.loads(m.value)
-                    if body["inquiry_id"] in inquiry_ids and body["agency"] == "police":
-                        found[body["inquiry_id"]] = body["status"]
-    finally:
-        await consumer.stop()
-    return found
 
 
 def _wait_healthy(hub: HubClient, timeout: float = 60) -> None:
@@ -70,6 +41,15 @@ def test_requests_in_flight_when_the_connector_is_killed_are_answered_after_rest
         hub.set_faults("police", latency_ms="fixed:0")
     _wait_healthy(hub)
 
-    answered = asyncio.run(_responses_for(hub.settings.bootstrap, inquiry_ids, timeout=60))
+    kept = read_topic(
+        hub.settings.bootstrap,
+        AGENCY_RESPONSES,
+        select=lambda m: (
+            r if (r := json.loads(m.value))["inquiry_id"] in inquiry_ids and r["agency"] == "police" else None
+        ),
+        done=lambda kept: {r["inquiry_id"] for r in kept} == inquiry_ids,
+        timeout=60,
+    )
+    answered = {r["inquiry_id"]: r["status"] for r in kept}
     assert set(answered) == inquiry_ids, "every request in flight at the crash was answered after it"
     assert set(answered.values()) == {"answered"}

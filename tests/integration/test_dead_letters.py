@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from schemas.codec import encode
 from schemas.models import DebtorRef, InquiryRequested
@@ -23,7 +23,7 @@ from schemas.topics import (
     agency_requests_topic,
 )
 
-from .conftest import HubClient
+from .conftest import HubClient, read_topic
 from .planted import RICH, STRANGER
 
 pytestmark = pytest.mark.integration
@@ -39,33 +39,6 @@ async def _produce(bootstrap: str, items: list[tuple[str, bytes, bytes]]) -> Non
         await producer.stop()
 
 
-async def _dead_letters_for(bootstrap: str, marker: str, topics: set[str], timeout: float) -> dict[str, dict]:
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTERS,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        session_timeout_ms=10000,
-        heartbeat_interval_ms=3000,
-        rebalance_timeout_ms=10000,
-    )
-    await consumer.start()
-    found: dict[str, dict] = {}
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    try:
-        while set(found) != topics and loop.time() < end:
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    letter = json.loads(m.value)
-                    if marker in letter["value"]:
-                        found[letter["source_topic"]] = letter
-    finally:
-        await consumer.stop()
-    return found
-
-
 def test_malformed_messages_are_dead_lettered_and_the_pipeline_keeps_serving(hub: HubClient) -> None:
     marker = uuid.uuid4().hex
     bad_json = f'{{"oops": "{marker}"'.encode()
@@ -79,7 +52,14 @@ def test_malformed_messages_are_dead_lettered_and_the_pipeline_keeps_serving(hub
     }
     asyncio.run(_produce(hub.settings.bootstrap, [(t, marker.encode(), v) for t, v in inputs.items()]))
 
-    letters = asyncio.run(_dead_letters_for(hub.settings.bootstrap, marker, set(inputs), timeout=30))
+    kept = read_topic(
+        hub.settings.bootstrap,
+        DEAD_LETTERS,
+        select=lambda m: letter if marker in (letter := json.loads(m.value))["value"] else None,
+        done=lambda kept: {k["source_topic"] for k in kept} >= set(inputs),
+        timeout=30,
+    )
+    letters = {k["source_topic"]: k for k in kept}
     assert set(letters) == set(inputs)
     for topic, letter in letters.items():
         assert letter["reason"], topic
