@@ -59,6 +59,7 @@ _REPLY = ReplyFields(
     reason="message",
     promoted="promoted",
     decided_at="processedAt",
+    ahead_expires_at="aheadExpiresAt",
 )
 
 

@@ -102,6 +102,7 @@ _REPLY = ReplyFields(
     promoted="promoted",
     decided_at="handledAt",
     money=_yuan,
+    ahead_expires_at="aheadExpireDate",
 )
 
 

@@ -23,7 +23,8 @@ __all__ = [
     "unparseable",
 ]
 
-# actions that register a new control; the others act on an existing ``control_id``
+# actions that register a new control; the others act on an existing ``control_id`` (``status``
+# only reads it: the registry answers what the control is now, e.g. ``effective`` once promoted)
 REGISTERING = ("freeze", "seize")
 
 
@@ -81,6 +82,7 @@ class ReplyFields:
     promoted: str
     decided_at: str
     money: Callable[[Any], Any] = _same  # the registry's amount -> yuan
+    ahead_expires_at: str | None = None  # waiting: when the control ahead ends (None: not given)
 
 
 def outcome_from_reply(
@@ -98,6 +100,7 @@ def outcome_from_reply(
         effective_at=reply.get(f.effective_at),
         expires_at=reply.get(f.expires_at),
         reason=reply.get(f.reason),
+        ahead_expires_at=reply.get(f.ahead_expires_at) if f.ahead_expires_at else None,
         promoted=[
             PromotedControl(
                 control_id=p[f.control_id],

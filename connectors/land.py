@@ -41,7 +41,7 @@ __all__ = ["LandAdapter"]
 COUNT = 20
 _ID_TYPES: dict[str | None, str] = {"1": "resident_id", "6": "org_code", "7": "business_reg_no", "8": "uscc"}
 _ACTION_CODES = {"seize": "CF", "freeze": "DJ"}
-_CHANGE_CODES = {"renew": "XF", "release": "JF", "expire": "DQ", "deduct": "KH"}
+_CHANGE_CODES = {"renew": "XF", "release": "JF", "expire": "DQ", "deduct": "KH", "status": "CX"}
 _OUTCOMES = {
     "SX": "effective",
     "LH": "waiting",
@@ -98,6 +98,7 @@ _REPLY = ReplyFields(
     reason="sm",
     promoted="dw",
     decided_at="clsj",
+    ahead_expires_at="qmjssj",
 )
 
 

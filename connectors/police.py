@@ -109,6 +109,7 @@ _REPLY = ReplyFields(
     reason="yy",
     promoted="dwsx",
     decided_at="clsj",
+    ahead_expires_at="qmjzsj",
 )
 
 

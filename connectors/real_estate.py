@@ -117,6 +117,7 @@ _REPLY = ReplyFields(
     reason="note",
     promoted="promoted",
     decided_at="decidedAt",
+    ahead_expires_at="aheadExpiresAt",
 )
 
 

@@ -112,8 +112,9 @@ class RegistryApi(ABC):
             raise BadRequest(f"no asset {order.asset_ref} in the {self.agency} registry", 404) from None
 
     def current_controls(self, holding: Holding) -> tuple[Decimal, list[RegControl]]:
-        """The balance and the controls in effect or waiting on ``holding``, from the register."""
-        return self.store.controls.current(holding)
+        """The balance and the controls on ``holding`` at the registry's time, from the register
+        (in effect or waiting, then lapsed ones as ``expired``)."""
+        return self.store.controls.current(holding, self.clock.now())
 
     @abstractmethod
     def authenticated(self, request: Request) -> bool:

@@ -21,6 +21,7 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
@@ -31,7 +32,7 @@ from starlette.exceptions import HTTPException
 from hub.clock import clock_from_settings
 from hub.errors import ConfigError
 from hub.settings import HubSettings
-from schemas.agencies import AgencyType, agency_type
+from schemas.agencies import AgencyType, agency_slug, agency_type
 
 from .api import BadRequest, RegistryApi
 from .bank import BankApi
@@ -41,7 +42,7 @@ from .police import PoliceApi
 from .real_estate import RealEstateApi
 from .store import RegistryData
 
-__all__ = ["Latency", "create_app"]
+__all__ = ["Latency", "create_app", "register_path"]
 
 _APIS: dict[AgencyType, type[RegistryApi]] = {
     AgencyType.police: PoliceApi,
@@ -120,10 +121,23 @@ class FaultUpdate(BaseModel):
     slow_seconds: float | None = Field(None, ge=0)
 
 
-def create_app(agency: str, data: RegistryData, settings: HubSettings) -> FastAPI:
-    """The registry of ``agency`` over what ``data`` holds for it, with the faults ``settings`` set."""
+def register_path(settings: HubSettings, agency: str) -> Path:
+    """Where a registry started by the hub keeps its register: ``<state dir>/registries/<agency>.db``."""
+    return settings.state_dir / "registries" / f"{agency_slug(agency)}.db"
+
+
+def create_app(
+    agency: str, data: RegistryData, settings: HubSettings, register_file: Path | None = None
+) -> FastAPI:
+    """The registry of ``agency`` over what ``data`` holds for it, with the faults ``settings`` set.
+
+    ``register_file``: the SQLite file its control register persists in (``None``: memory only).
+    """
     api = _APIS[agency_type(agency)](
-        agency, data.store(agency), settings.registry_credential(agency), clock_from_settings(settings)
+        agency,
+        data.store(agency, register_file),
+        settings.registry_credential(agency),
+        clock_from_settings(settings),
     )
     faults = _Faults(
         outage=agency in settings.outage_agencies,

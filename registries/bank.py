@@ -13,7 +13,8 @@ most 20; follow ``next_cursor`` until it is null. Errors: ``{"error": {"code", "
 Search: accounts whose recorded holder ``docNumber`` equals any document number sent, or whose
 holder name equals ``customer.name`` after NFKC and removing whitespace. ``balance`` and
 ``availableBalance`` (balance less what freezes in effect hold) and ``holds`` (current freezes:
-``holdId``, ``state`` effective|waiting, ``queue`` 0 = in effect, n = n-th waiting, ``amount``
+``holdId``, ``state`` effective|waiting|expired (lapsed, with ``expiresAt``), ``queue`` 0 = in effect, n
+= n-th waiting, ``amount``
 frozen or, while waiting, asked) come from the bank's register.
 
 Freezes (冻结) and deductions (扣划), rules in ``registries.controls``; every call carries the
@@ -21,12 +22,14 @@ header ``Idempotency-Key`` (the order id):
 
 - ``POST /fi/v1/freezes`` ``{"accountNo", "court", "caseNumber", "caseId", "holdType": "freeze",
   "amount", "periodDays", "approvedBy"}``;
-- ``POST /fi/v1/freezes/{holdId}/deduct|renew|release|expire`` ``{"accountNo", "court",
-  "caseNumber", "caseId", "amount" (deduct), "periodDays" (renew)}``.
+- ``POST /fi/v1/freezes/{holdId}/deduct|renew|release|expire|status`` ``{"accountNo", "court",
+  "caseNumber", "caseId", "amount" (deduct), "periodDays" (renew)}``; ``status`` reads the hold as
+  it is now (``status`` effective | waiting | expired | released | deducted) and is not remembered.
 
 Reply ``{"holdId", "idempotencyKey", "status": effective | waiting | partial | rejected | renewed |
 released | deducted | expired, "queue", "frozenAmount", "deductedAmount", "effectiveAt",
-"expiresAt", "message", "promoted": [{"holdId", "idempotencyKey", "caseId", "court",
+"expiresAt", "message", "aheadExpiresAt" (waiting: when the hold ahead ends), "promoted": [{"holdId",
+"idempotencyKey", "caseId", "court",
 "frozenAmount", "effectiveAt", "expiresAt"}], "processedAt"}``. Unknown account: 404 ``not_found``.
 """
 
@@ -86,7 +89,7 @@ class _Hold(BaseModel):
     approvedBy: str | None = None
 
 
-_VERBS = ("deduct", "renew", "release", "expire")
+_VERBS = ("deduct", "renew", "release", "expire", "status")
 
 
 def _decision(d: Decision) -> dict[str, Any]:
@@ -100,6 +103,7 @@ def _decision(d: Decision) -> dict[str, Any]:
         "effectiveAt": iso(d.effective_at),
         "expiresAt": iso(d.expires_at),
         "message": d.reason,
+        "aheadExpiresAt": iso(d.ahead_expires_at),
         "promoted": [
             {
                 "holdId": p.control_id,
@@ -204,7 +208,7 @@ class BankApi(RegistryApi):
             idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
         ) -> dict[str, Any]:
             if verb not in _VERBS:
-                raise BadRequest(f"unknown operation {verb!r} (deduct, renew, release, expire)", 404)
+                raise BadRequest(f"unknown operation {verb!r} (deduct, renew, release, expire, status)", 404)
             return _decision(self.execute(self._order(body, verb, idempotency_key, holdId)))
 
         return router

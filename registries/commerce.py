@@ -15,18 +15,23 @@ Reply ``{"success": true, "result": {"total", "pageNo", "pageSize", "list": [{"i
 Search: stakes whose recorded investor ``certNo`` equals any ``certNo`` sent (whatever the
 ``certType``), or whose investor name equals ``party.name`` after NFKC and removing whitespace.
 ``frozen`` lists the stake's current freezes from the register (``freezeId``, ``state``
-effective|waiting, ``seq`` 0 = in effect, n = n-th waiting).
+effective|waiting|expired (lapsed, with ``expireDate``), ``seq`` 0 = in effect, n = n-th waiting).
 
 Equity freezes (股权冻结), rules in ``registries.controls``:
 
 - ``POST /open/v1/equity/freezes`` ``{"bizSeq" (idempotency key), "uniscId", "court", "caseNo",
   "caseId", "measure": "FREEZE" | "SEIZE", "amountWan", "periodDays", "approver"}``;
-- ``POST /open/v1/equity/freezes/{freezeId}/renew|release|expire|deduct`` ``{"bizSeq", "uniscId",
-  "court", "caseNo", "caseId", "periodDays", "amountWan"}``.
+- ``POST /open/v1/equity/freezes/{freezeId}/renew|release|expire|deduct|status`` ``{"bizSeq",
+  "uniscId", "court", "caseNo", "caseId", "periodDays", "amountWan"}``; ``status`` reads the freeze
+  as it is now and is not remembered.
+
+A freeze controls the investor's whole stake: ``amountWan`` of the reply is the stake's subscribed
+capital (``subConAmWan``); a freeze stating ``amountWan`` is refused.
 
 Reply ``{"success": true, "result": {"bizSeq", "freezeId", "status": EFFECTIVE | WAITING | PARTIAL |
 REJECTED | RENEWED | RELEASED | DEDUCTED | EXPIRED, "seq", "amountWan", "deductedWan",
-"effectiveDate", "expireDate", "remark", "promoted": [{"freezeId", "bizSeq", "caseId", "court",
+"effectiveDate", "expireDate", "remark", "aheadExpireDate" (waiting: when the freeze ahead ends),
+"promoted": [{"freezeId", "bizSeq", "caseId", "court",
 "amountWan", "effectiveDate", "expireDate"}], "handledAt"}}``. An unknown ``uniscId``: 404
 ``NOT_FOUND``; a ``uniscId`` under which several stakes are registered is refused (REJECTED) since
 an order names no investor.
@@ -89,7 +94,7 @@ class _Freeze(BaseModel):
     )
 
 
-_VERBS = ("renew", "release", "expire", "deduct")
+_VERBS = ("renew", "release", "expire", "deduct", "status")
 
 
 def _wan(value: Decimal | None) -> str | None:
@@ -109,6 +114,7 @@ def _decision(d: Decision) -> dict[str, Any]:
             "effectiveDate": iso(d.effective_at),
             "expireDate": iso(d.expires_at),
             "remark": d.reason,
+            "aheadExpireDate": iso(d.ahead_expires_at),
             "promoted": [
                 {
                     "freezeId": p.control_id,
@@ -193,7 +199,7 @@ class CommerceApi(RegistryApi):
         @router.post("/open/v1/equity/freezes/{freezeId}/{verb}")
         def change(freezeId: str, verb: str, body: _Freeze) -> dict[str, Any]:
             if verb not in _VERBS:
-                raise BadRequest(f"unknown operation {verb!r} (renew, release, expire, deduct)", 404)
+                raise BadRequest(f"unknown operation {verb!r} (renew, release, expire, deduct, status)", 404)
             return _decision(self.execute(self._order(body, verb, freezeId)))
 
         return router

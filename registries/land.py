@@ -11,17 +11,20 @@ Errors: ``{"result": "ERROR", "errCode": "E<status>", "errMsg": "..."}``.
 
 Search: rights whose recorded ``zjhm`` equals any ``zjhm`` sent, or whose holder name equals
 ``qlrmc`` after NFKC and removing whitespace. ``xzxx`` lists the parcel's current seizures from the
-register (``xzid``, ``zt`` effective|waiting, ``sx`` 0 = in effect, n = n-th waiting).
+register (``xzid``, ``zt`` effective|waiting|expired (lapsed, with ``jssj``), ``sx`` 0 = in effect, n =
+n-th waiting).
 
 Seizures (查封), form-encoded like the query, rules in ``registries.controls``:
 
 - ``POST /landreg/seizure``: ``ywh`` (业务号, the idempotency key), ``zddm``, ``fy`` (court), ``ah``
   (case number), ``ajid`` (case id), ``lx`` (CF 查封 | DJ 冻结), ``je``, ``qx`` (days), ``spr``;
 - ``POST /landreg/seizure/change``: ``ywh``, ``xzid``, ``zddm``, ``czlx`` (XF 续封 renew | JF 解封
-  release | DQ 到期 expire | KH 扣划 deduct), ``fy``, ``ah``, ``ajid``, ``je``, ``qx``.
+  release | DQ 到期 expire | KH 扣划 deduct | CX 查询 status: the seizure as it is now, not
+  remembered), ``fy``, ``ah``, ``ajid``, ``je``, ``qx``.
 
 Reply ``{"result": "OK", "ywh", "xzid", "clzt": SX (生效) | LH (轮候) | BF (部分) | JJ (拒绝) | XF
-| JF | KH | DQ, "sx", "kzje", "khje", "sxsj", "jssj", "sm" (reason), "dw": [{"xzid", "ywh",
+| JF | KH | DQ, "sx", "kzje", "khje", "sxsj", "jssj", "sm" (reason), "qmjssj" (轮候: when the seizure ahead
+ends), "dw": [{"xzid", "ywh",
 "ajid", "fy", "kzje", "sxsj", "jssj"}] (promoted), "clsj"}``. Unknown parcel: 404 ``E404``.
 """
 
@@ -44,7 +47,7 @@ ID_TYPES = {"resident_id": "1", "org_code": "6", "business_reg_no": "7", "uscc":
 
 
 ACTION_CODES = {"CF": "seize", "DJ": "freeze"}
-CHANGE_CODES = {"XF": "renew", "JF": "release", "DQ": "expire", "KH": "deduct"}
+CHANGE_CODES = {"XF": "renew", "JF": "release", "DQ": "expire", "KH": "deduct", "CX": "status"}
 OUTCOME_CODES = {
     "effective": "SX",
     "waiting": "LH",
@@ -69,6 +72,7 @@ def _decision(d: Decision) -> dict[str, Any]:
         "sxsj": iso(d.effective_at),
         "jssj": iso(d.expires_at),
         "sm": d.reason,
+        "qmjssj": iso(d.ahead_expires_at),
         "dw": [
             {
                 "xzid": p.control_id,
@@ -188,7 +192,7 @@ class LandApi(RegistryApi):
             form = await _form(request)
             code = (_one(form, "czlx", True) or "").upper()
             if code not in CHANGE_CODES:
-                raise BadRequest("czlx 须为 XF、JF、DQ 或 KH (czlx must be XF, JF, DQ or KH)")
+                raise BadRequest("czlx 须为 XF、JF、DQ、KH 或 CX (czlx must be XF, JF, DQ, KH or CX)")
             return _decision(self.execute(_order(form, CHANGE_CODES[code], _one(form, "xzid", True))))
 
         return router

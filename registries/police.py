@@ -7,11 +7,13 @@ Reply ``{"code": 0, "msg": "ok", "data": {"total", "page", "rows", "persons": [{
 "cfxx": [{"cfjg", "cflx", "zt", "sx", "djsj", "jzsj"}]}]}]}}``. One person = one recorded owner
 (``xm`` + ``sfzh``) with their household address and vehicles; pages run over persons (``rows``
 at most 20). ``zjlx`` is the certificate type: A resident id, B organisation code,
-M credit code, J business licence. Errors: ``{"code": <status * 100 + n>, "msg": "..."}`` (40001: bad AppKey).
+M credit code, J business licence. Errors: ``{"code": <status * 100 + n>, "msg": "..."}`` (40001: bad
+AppKey).
 
 Search: persons whose recorded ``sfzh`` equals any ``sfzh`` sent, or whose recorded ``xm``
 equals ``xm`` after NFKC and removing whitespace. ``cfxx`` lists the vehicle's current seizures
-from the register (``cfid`` = seizure id, ``zt`` effective|waiting, ``sx`` 0 = in effect, n = n-th
+from the register (``cfid`` = seizure id, ``zt`` effective|waiting|expired (lapsed, with ``jzsj``),
+``sx`` 0 = in effect, n = n-th
 waiting).
 
 Seizures (查封), rules in ``registries.controls``:
@@ -19,12 +21,13 @@ Seizures (查封), rules in ``registries.controls``:
 - ``POST /api/v2/vehicles/{hphm}/seizures`` ``{"qqdh" (request number = idempotency key), "fy"
   (court), "ah" (case number), "ajid" (case id), "cslx": "CF" (查封 seize) | "DJ" (冻结 freeze),
   "qx" (days), "spr" (approved by)}``;
-- ``POST /api/v2/seizures/{cfid}/release|renew|expire|deduct`` ``{"qqdh", "hphm", "fy", "ah",
-  "ajid", "qx", "je"}``.
+- ``POST /api/v2/seizures/{cfid}/release|renew|expire|deduct|status`` ``{"qqdh", "hphm", "fy", "ah",
+  "ajid", "qx", "je"}``; ``status`` (查询) reads the seizure as it is now, not remembered.
 
 Reply ``{"code": 0, "msg": "ok", "data": {"qqdh", "cfid", "jg": SX (生效) | LH (轮候) | BF (部分)
 | JJ (拒绝) | XF (续封) | JF (解封) | KH (扣划) | DQ (到期), "sx", "kzje", "kkje", "sxsj",
-"jzsj", "yy" (reason), "dwsx": [{"cfid", "qqdh", "ajid", "cfjg", "kzje", "sxsj", "jzsj"}] (promoted),
+"jzsj", "yy" (reason), "qmjzsj" (轮候: when the seizure ahead ends), "dwsx": [{"cfid", "qqdh", "ajid",
+"cfjg", "kzje", "sxsj", "jzsj"}] (promoted),
 "clsj" (decided at)}}``. Unknown plate: 404 ``{"code": 40004}``.
 """
 
@@ -57,7 +60,7 @@ OUTCOME_CODES = {
     "deducted": "KH",
     "expired": "DQ",
 }
-_VERBS = ("release", "renew", "expire", "deduct")
+_VERBS = ("release", "renew", "expire", "deduct", "status")
 
 
 class _Seizure(BaseModel):
@@ -115,6 +118,7 @@ def _decision(d: Decision) -> dict[str, Any]:
             "sxsj": iso(d.effective_at),
             "jzsj": iso(d.expires_at),
             "yy": d.reason,
+            "qmjzsj": iso(d.ahead_expires_at),
             "dwsx": [
                 {
                     "cfid": p.control_id,

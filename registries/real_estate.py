@@ -11,7 +11,8 @@ Reply ``{"total", "offset", "limit", "items": [{"certificateNo", "owner": {"name
 
 Search: rights whose recorded ``idNo`` equals any ``ownerIdNo`` sent, or whose owner name equals
 ``ownerName`` after NFKC and removing whitespace. ``restrictions`` lists the right's current
-seizures from the register (``restrictionId``, ``status`` effective|waiting, ``queuePosition``
+seizures from the register (``restrictionId``, ``status`` effective|waiting|expired (lapsed, with
+``expiresAt``), ``queuePosition``
 0 = in effect, n = n-th waiting).
 
 Seizures (查封), rules in ``registries.controls``:
@@ -20,12 +21,13 @@ Seizures (查封), rules in ``registries.controls``:
   "caseNumber", "caseId", "kind": "SEIZURE" | "FREEZE", "amount", "periodDays", "approvedBy"}``
   → 201;
 - ``POST /rest/v1/restrictions/{restrictionId}/actions`` ``{"requestId", "certificateNo",
-  "action": "RENEW" | "RELEASE" | "EXPIRE" | "DEDUCT", "court", "caseId", "caseNumber",
-  "periodDays", "amount"}`` → 200.
+  "action": "RENEW" | "RELEASE" | "EXPIRE" | "DEDUCT" | "STATUS", "court", "caseId", "caseNumber",
+  "periodDays", "amount"}`` → 200 (``STATUS`` reads the restriction as it is now, not remembered).
 
 Reply ``{"requestId", "restrictionId", "result": IN_EFFECT | QUEUED | PARTIAL | RENEWED | RELEASED
 | DEDUCTED | EXPIRED, "queuePosition", "amountControlled", "amountDeducted", "effectiveAt",
-"expiresAt", "note", "promoted": [{"restrictionId", "requestId", "caseId", "court",
+"expiresAt", "note", "aheadExpiresAt" (queued: when the restriction ahead ends), "promoted":
+[{"restrictionId", "requestId", "caseId", "court",
 "amountControlled", "effectiveAt", "expiresAt"}], "decidedAt"}``. A refusal is a 409 problem
 (``type`` ``.../restriction-refused``, ``detail`` = the reason) extended with ``requestId``,
 ``restrictionId``, ``result: "REJECTED"`` and ``decidedAt``; an unknown certificate is a 404
@@ -112,6 +114,7 @@ def _decision(d: Decision) -> JSONResponse:
         "effectiveAt": iso(d.effective_at),
         "expiresAt": iso(d.expires_at),
         "note": d.reason,
+        "aheadExpiresAt": iso(d.ahead_expires_at),
         "promoted": [
             {
                 "restrictionId": p.control_id,
@@ -219,8 +222,8 @@ class RealEstateApi(RegistryApi):
         @router.post("/rest/v1/restrictions/{restrictionId}/actions")
         def act(restrictionId: str, body: _Action) -> Response:
             action = body.action.lower()
-            if action not in ("renew", "release", "expire", "deduct"):
-                raise BadRequest("action must be RENEW, RELEASE, EXPIRE or DEDUCT")
+            if action not in ("renew", "release", "expire", "deduct", "status"):
+                raise BadRequest("action must be RENEW, RELEASE, EXPIRE, DEDUCT or STATUS")
             return _decision(self.execute(self._order(body, action, body.certificateNo, restrictionId)))
 
         return router

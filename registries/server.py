@@ -20,7 +20,7 @@ import uvicorn
 from hub.masking import setup_logging
 from hub.settings import HubSettings
 
-from .app import create_app
+from .app import create_app, register_path
 from .fixtures import load_fixtures
 from .population import generate
 from .store import RegistryData
@@ -66,7 +66,7 @@ async def serve_all(settings: HubSettings, agencies: Sequence[str] | None = None
     servers = {
         name: _Server(
             uvicorn.Config(
-                create_app(name, data, settings),
+                create_app(name, data, settings, register_path(settings, name)),
                 host=settings.registry_host,
                 port=settings.registry_port(name),
                 access_log=False,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from .controls import ControlRegister
@@ -59,13 +60,18 @@ class RegistryStore:
     """One registry's records (and, for police, its household registrations) and its control register."""
 
     def __init__(
-        self, agency: str, holdings: Sequence[Holding], households: Sequence[Household] = ()
+        self,
+        agency: str,
+        holdings: Sequence[Holding],
+        households: Sequence[Household] = (),
+        register_path: Path | None = None,
     ) -> None:
         self.agency = agency
         self._holdings = _OwnerIndex(holdings)
         self._households = _OwnerIndex(households)
-        # the registry's own register of controls, seeded lazily from the records' controls
-        self.controls = ControlRegister(self._holdings.items, _control_prefix(agency))
+        # the registry's own register of controls, seeded lazily from the records' controls and kept
+        # in ``register_path`` (SQLite) when given, so a restarted registry keeps its controls
+        self.controls = ControlRegister(self._holdings.items, _control_prefix(agency), register_path)
 
     def __len__(self) -> int:
         return len(self._holdings.items) + len(self._households.items)
@@ -90,6 +96,9 @@ class RegistryData:
         holdings.extend(fixtures)
         return cls(holdings, list(population.households) if population else [])
 
-    def store(self, agency: str) -> RegistryStore:
+    def store(self, agency: str, register_path: Path | None = None) -> RegistryStore:
+        """The store of ``agency``; its control register is kept in ``register_path`` when given."""
         households = self.households if agency == "police" else []
-        return RegistryStore(agency, [h for h in self.holdings if h.registry == agency], households)
+        return RegistryStore(
+            agency, [h for h in self.holdings if h.registry == agency], households, register_path
+        )

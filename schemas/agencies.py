@@ -13,6 +13,7 @@ __all__ = [
     "ASSET_KIND_BY_AGENCY_TYPE",
     "CONTROL_ACTIONS_BY_KIND",
     "FIXED_AGENCIES",
+    "MAX_PERIOD_DAYS",
     "AgencyType",
     "AssetKind",
     "agency_slug",
@@ -52,6 +53,14 @@ CONTROL_ACTIONS_BY_KIND = {
     AssetKind.real_estate: ("seize", "renew", "release"),
     AssetKind.land_use_right: ("seize", "renew", "release"),
     AssetKind.vehicle: ("seize", "renew", "release"),
+}
+# legal maximum period of a control, in days (deposits 1 year, vehicles 2, other property 3)
+MAX_PERIOD_DAYS = {
+    AssetKind.deposit: 365,
+    AssetKind.vehicle: 730,
+    AssetKind.real_estate: 1095,
+    AssetKind.land_use_right: 1095,
+    AssetKind.equity: 1095,
 }
 
 _BANK_RE = re.compile(r"^bank:([a-z][a-z0-9_]{1,15})$")

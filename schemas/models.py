@@ -216,7 +216,11 @@ class InquiryRequested(_Message):
 
 
 class AssetRef(_Message):
-    """An asset as an inquiry found it, enough for the streams to route and cap an order."""
+    """An asset as an inquiry found it, enough for the streams to route and cap an order.
+
+    ``value``: the balance of a deposit (yuan), the stated value otherwise; ``available``: a
+    deposit's balance less what other controls hold, when the registry said so.
+    """
 
     asset_id: str
     agency: str
@@ -224,6 +228,7 @@ class AssetRef(_Message):
     ref: str
     value: Money
     owner_id_number: str | None = None
+    available: Money | None = None
 
 
 class ControlOrderRequested(_Message):
@@ -238,6 +243,11 @@ class ControlOrderRequested(_Message):
     approved_by: str
     requested_at: dt.datetime
     idempotency_key: str
+    found_deposits: list[AssetRef] = Field(
+        default_factory=list,
+        description="every deposit the case's inquiries found (linked as match or confirmed), so the "
+        "ledger can tell whether something divisible would do instead of seizing an indivisible asset",
+    )
 
 
 CourtCommand = Annotated[
@@ -458,7 +468,7 @@ class DeadLetter(_Message):
 
 # ---------------------------------------------------------------- control orders (Kafka)
 
-ControlAction = Literal["freeze", "seize", "deduct", "renew", "release", "expire"]
+ControlAction = Literal["freeze", "seize", "deduct", "renew", "release", "expire", "status"]
 ControlOutcomeKind = Literal[
     "effective", "waiting", "partial", "rejected", "renewed", "released", "deducted", "expired", "failed"
 ]
@@ -469,7 +479,9 @@ class ControlCommand(_Message):
 
     ``freeze``/``seize`` register a new control; ``renew``, ``release``, ``deduct`` and ``expire``
     act on the agency's ``control_id`` returned earlier. ``expire`` is the hub's expiry notice: the
-    hub's clock decided the control's period ended, and the agency lapses it (idempotent).
+    hub's clock decided the control's period ended, and the agency lapses it (idempotent; the agency
+    lapses controls by itself anyway). ``status`` asks what a waiting control is now (the agency
+    answers ``effective`` once it was promoted); it changes nothing.
     """
 
     order_id: str = Field(description="the hub's order id; the agency's idempotency key")
@@ -524,15 +536,23 @@ class ControlOutcome(_Message):
     promoted: list[PromotedControl] = Field(default_factory=list)
     decided_at: dt.datetime
     idempotency_key: str
+    ahead_expires_at: dt.datetime | None = Field(
+        default=None, description="waiting: when the control ahead of it ends unless renewed"
+    )
 
 
 class ControlTick(_Message):
-    """The streams' timer asking the owner of a case's partition to remind or expire a control."""
+    """The streams' timer asking the owner of a case's partition to remind or expire a control, or
+    to ``check`` with the agency whether a waiting control took effect (the one ahead was due to end).
+
+    ``due``: the instant the tick is about (the expiry, or when the control ahead ends).
+    """
 
     case_id: str
     order_id: str
-    kind: Literal["remind", "expire"]
+    kind: Literal["remind", "expire", "check"]
     at: dt.datetime
+    due: dt.datetime | None = None
 
 
 CourtEventKind = Literal[
@@ -547,6 +567,7 @@ CourtEventKind = Literal[
     "expired",
     "released",
     "deducted",
+    "over_secured",
 ]
 
 
@@ -602,24 +623,34 @@ class CourtEvent(_Message):
 
 
 class ControlOrderCreate(_Strict):
+    """A control order. ``amount`` (yuan) is required to freeze a deposit and to deduct, and refused
+    otherwise: an equity freeze controls the debtor's whole stake (its subscribed capital, as commerce
+    recorded it), a seizure the whole asset. ``period_days`` (freeze, seize, renew) must not exceed
+    the legal maximum of the asset's kind (deposits 365, vehicles 730, others 1095; checked by the
+    gateway once it knows the asset): a longer period is refused, not silently shortened."""
+
     case_id: str = Field(min_length=1, max_length=64)
     asset_id: str = Field(
         min_length=1, max_length=300, description="an asset_id from an inquiry of this case"
     )
     action: Literal["freeze", "seize", "deduct", "renew", "release"]
-    amount: Money | None = Field(default=None, description="yuan, for freeze and deduct")
+    amount: Money | None = Field(default=None, description="yuan, for deposit freezes and deductions")
     approved_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
-    period_days: int | None = Field(default=None, ge=1, le=1095, description="default: the legal maximum")
+    period_days: int | None = Field(
+        default=None, ge=1, description="days; default and ceiling: the legal maximum of the asset's kind"
+    )
 
     @model_validator(mode="after")
     def _amount(self) -> ControlOrderCreate:
+        if self.action == "deduct" and self.amount is None:
+            raise ValueError("amount is required to deduct")
         if self.action in ("freeze", "deduct"):
-            if self.amount is None:
-                raise ValueError(f"amount is required to {self.action}")
-            if self.amount <= 0:
+            if self.amount is not None and self.amount <= 0:
                 raise ValueError("amount must be greater than zero")
         elif self.amount is not None:
             raise ValueError(f"amount applies to freeze and deduct, not {self.action}")
+        if self.period_days is not None and self.action not in ("freeze", "seize", "renew"):
+            raise ValueError(f"period_days applies to freeze, seize and renew, not {self.action}")
         return self
 
 

@@ -328,14 +328,14 @@ _ticks_sent: set[tuple[str, str, str]] = set()
 
 @app.timer(interval=1.0)
 async def expiry_timer() -> None:
-    """Reminders and expiry notices as the hub's clock reaches them (the clock can be simulated)."""
+    """Reminders, expiry notices and status checks of waiting controls as the hub's clock reaches
+    them (the clock can be simulated); each (order, kind, due instant) is sent once per worker."""
     now = clock.now()
     for case_id, entry in list(cases.items()):
         if not entry or "ledger" not in entry:
             continue
         for tick in ledger.due_ticks(entry["ledger"], now, settings.control_reminder_days):
-            order = entry["ledger"]["orders"][tick.order_id]
-            key = (tick.order_id, tick.kind, order.get("expires_at") or "")
+            key = (tick.order_id, tick.kind, tick.due.isoformat() if tick.due else "")
             if key in _ticks_sent:
                 continue
             _ticks_sent.add(key)

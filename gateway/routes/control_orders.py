@@ -2,8 +2,10 @@
 
 The gateway checks what it can answer at once (the case is the court's, the judge is one of the
 court's, the asset was found for this case and its linkage is a ``match`` or a confirmed
-``possible``, the action fits the asset); the case-level cap and everything the agency decides
-come back asynchronously as the order's status and history.
+``possible``, the action fits the asset, ``amount`` and ``period_days`` fit its kind); the
+case-level cap and everything the agency decides come back asynchronously as the order's status and
+history. An order on an indivisible asset carries the deposits found for the case
+(``found_deposits``), so the ledger can refuse a seizure beyond the remainder when those would do.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.exc import IntegrityError
 
-from schemas.agencies import CONTROL_ACTIONS_BY_KIND, AssetKind
+from schemas.agencies import CONTROL_ACTIONS_BY_KIND, MAX_PERIOD_DAYS, AssetKind
 from schemas.codec import encode
 from schemas.models import AssetRef, ControlOrderCreate, ControlOrderRequested, new_id
 from schemas.topics import COURT_COMMANDS
@@ -29,14 +31,68 @@ from .inquiries import unprocessable
 router = APIRouter(prefix="/v1/control-orders", tags=["control orders"])
 
 
-async def find_asset(db: Database, case_id: str, court_id: str, asset_id: str) -> dict[str, Any] | None:
-    """The asset as the case's newest inquiry that found it reported it."""
-    found = None
+async def case_assets(db: Database, case_id: str, court_id: str) -> dict[str, dict[str, Any]]:
+    """Every asset the case's inquiries found, by asset id, as the newest inquiry reported it."""
+    found: dict[str, dict[str, Any]] = {}
     for row in await db.inquiries_of_case(case_id, court_id):
         for asset in (row.result or {}).get("assets", []):
-            if asset["asset_id"] == asset_id:
-                found = asset
+            found[asset["asset_id"]] = asset
     return found
+
+
+async def find_asset(db: Database, case_id: str, court_id: str, asset_id: str) -> dict[str, Any] | None:
+    """The asset as the case's newest inquiry that found it reported it."""
+    return (await case_assets(db, case_id, court_id)).get(asset_id)
+
+
+def asset_ref(asset: dict[str, Any]) -> AssetRef:
+    """An inquiry's asset as the streams need it (a deposit's ``available`` from its details)."""
+    return AssetRef(
+        asset_id=asset["asset_id"],
+        agency=asset["agency"],
+        kind=AssetKind(asset["kind"]),
+        ref=asset["ref"],
+        value=asset["value"],
+        owner_id_number=asset["owner"].get("id_number"),
+        available=(asset.get("details") or {}).get("available"),
+    )
+
+
+async def found_deposits(db: Database, case_id: str, court_id: str) -> list[AssetRef]:
+    """The deposits found for the case that may be controlled as they are (linked ``match``, or a
+    ``possible`` a judge confirmed): what the ledger weighs before an indivisible seizure."""
+    out = []
+    for asset in (await case_assets(db, case_id, court_id)).values():
+        if asset["kind"] != AssetKind.deposit:
+            continue
+        if asset["linkage"]["decision"] != "match" and (
+            await db.confirmation(case_id, asset["asset_id"]) is None
+        ):
+            continue
+        out.append(asset_ref(asset))
+    return out
+
+
+def check_amount_and_period(body: ControlOrderCreate, kind: AssetKind) -> None:
+    """The amount and period rules that depend on the asset's kind (422 naming the field)."""
+    if body.action == "freeze" and kind == AssetKind.deposit and body.amount is None:
+        raise unprocessable(
+            ["body", "amount"], "amount is required to freeze a deposit (yuan to block)", "missing"
+        )
+    if body.action == "freeze" and kind != AssetKind.deposit and body.amount is not None:
+        raise unprocessable(
+            ["body", "amount"],
+            f"a freeze of {kind} controls the debtor's whole stake (its subscribed capital, as the "
+            "registry recorded it): it takes no amount",
+            "amount_not_allowed",
+        )
+    legal = MAX_PERIOD_DAYS[kind]
+    if body.period_days is not None and body.period_days > legal:
+        raise unprocessable(
+            ["body", "period_days"],
+            f"{body.period_days} days exceeds the legal maximum of {legal} days for {kind}",
+            "period_too_long",
+        )
 
 
 def check_judge(settings: Any, court_id: str, judge: str, field: str) -> None:
@@ -76,6 +132,7 @@ async def create_order(
             f"{body.action} does not apply to {kind} (allowed: {allowed})",
             "action_not_allowed",
         )
+    check_amount_and_period(body, kind)
     decision = asset["linkage"]["decision"]
     if decision != "match" and await db.confirmation(body.case_id, body.asset_id) is None:
         raise unprocessable(
@@ -90,20 +147,16 @@ async def create_order(
         order_id=order_id,
         case_id=body.case_id,
         court_id=court_id,
-        asset=AssetRef(
-            asset_id=body.asset_id,
-            agency=asset["agency"],
-            kind=kind,
-            ref=asset["ref"],
-            value=asset["value"],
-            owner_id_number=asset["owner"].get("id_number"),
-        ),
+        asset=asset_ref(asset),
         action=body.action,
         amount=body.amount,
         period_days=body.period_days,
         approved_by=body.approved_by,
         requested_at=dt.datetime.now(dt.UTC),
         idempotency_key=idempotency_key or order_id,
+        found_deposits=await found_deposits(db, body.case_id, court_id)
+        if body.action == "seize" or (body.action == "freeze" and kind != AssetKind.deposit)
+        else [],
     )
     try:
         async with db.engine.begin() as conn:

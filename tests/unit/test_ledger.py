@@ -250,3 +250,156 @@ def test_release_tells_the_court_about_both_orders() -> None:
         ("f1", "released", "released"),
     }
     assert lg.secured(led) == 0
+
+
+def deposit(asset: str, value: str, available: str | None = None) -> AssetRef:
+    agency, _, ref = asset.split("/")
+    return AssetRef(asset_id=asset, agency=agency, kind="deposit", ref=ref, value=value, available=available)
+
+
+def test_a_waiting_control_secures_nothing_until_it_takes_effect() -> None:
+    led = lg.new_ledger(case())  # cap 101,500.00
+    lg.accept_order(led, order("o1", "freeze", "bank:icbc/deposit/A1", "60000.00"), T0)
+    lapse = T0 + dt.timedelta(days=40)
+    [waiting] = lg.apply_outcome(
+        led, outcome("o1", "waiting", "k1", position=1, control_id="c1", ahead_expires_at=lapse), T0
+    )
+    assert waiting.kind == "waiting" and "secures nothing" in (waiting.detail or "")
+    assert lg.secured(led) == 0 and lg.remaining(led) == Decimal("101500.00")
+    cmd, events = lg.accept_order(led, order("o2", "freeze", "bank:ccb/deposit/B1", "80000.00"), T0)
+    assert cmd is not None and events == [], "the waiting freeze reserves nothing against the cap"
+    lg.apply_outcome(
+        led,
+        outcome("o2", "effective", "k2", control_id="c2", amount_controlled="80000.00", effective_at=T0),
+        T0,
+    )
+    assert lg.secured(led) == Decimal("80000.00")
+
+
+def test_a_waiting_control_is_checked_when_the_one_ahead_ends_and_promoted_once() -> None:
+    led = lg.new_ledger(case())
+    lg.accept_order(led, order("o1", "freeze", "bank:icbc/deposit/A1", "60000.00"), T0)
+    lapse = T0 + dt.timedelta(days=40)
+    lg.apply_outcome(
+        led, outcome("o1", "waiting", "k1", position=1, control_id="c1", ahead_expires_at=lapse), T0
+    )
+    lg.accept_order(led, order("o2", "freeze", "bank:ccb/deposit/B1", "80000.00"), T0)
+    lg.apply_outcome(
+        led,
+        outcome("o2", "effective", "k2", control_id="c2", amount_controlled="80000.00", effective_at=T0),
+        T0,
+    )
+    assert lg.due_ticks(led, lapse - dt.timedelta(seconds=1), 30) == []
+    [check] = lg.due_ticks(led, lapse, 30)
+    assert (check.kind, check.order_id, check.due) == ("check", "o1", lapse)
+    cmd, events = lg.apply_tick(led, check, lapse, 30)
+    assert cmd is not None and events == []
+    assert (cmd.action, cmd.control_id, cmd.order_id) == ("status", "c1", "o1:status")
+    assert lg.due_ticks(led, lapse, 30) == [], "one check per instant"
+
+    # the one ahead was renewed: still waiting, ask again at its new end
+    later = lapse + dt.timedelta(days=365)
+    still = outcome(
+        "o1:status", "waiting", cmd.idempotency_key, action="status", position=1, ahead_expires_at=later
+    )
+    assert (
+        lg.apply_outcome(
+            led,
+            still,
+            lapse,
+        )
+        == []
+    )
+    [again] = lg.due_ticks(led, later, 30)
+    cmd, _ = lg.apply_tick(led, again, later, 30)
+    assert cmd is not None
+    took = outcome(
+        "o1:status",
+        "effective",
+        cmd.idempotency_key,
+        action="status",
+        control_id="c1",
+        amount_controlled="60000.00",
+        effective_at=later,
+        expires_at=later + dt.timedelta(days=365),
+    )
+    promoted, excess = lg.apply_outcome(led, took, later)
+    assert promoted.kind == "promoted" and promoted.order.effective_at == later
+    assert promoted.order.amount_controlled == Decimal("60000.00")
+    # 60,000 + 80,000 secured against a cap of 101,500: 38,500 too much; releasing o1 ends it
+    assert excess.kind == "over_secured" and excess.order_id == "o1"
+    assert "38500.00" in (excess.detail or "") and "release control c1" in (excess.detail or "")
+    assert lg.excess_to_release(led) == (Decimal("38500.00"), led["orders"]["o1"])
+    # the same promotion reported by the expiry notice of the control ahead is not told twice
+    note = outcome(
+        "o1", "effective", "c1/promoted/x", control_id="c1", effective_at=later, amount_controlled="60000.00"
+    )
+    assert lg.apply_outcome(led, note, later) == []
+
+
+def test_excess_names_the_largest_control_when_none_alone_ends_it() -> None:
+    led = lg.new_ledger(case(owed="1000.00", costs="0.00"))
+    for i, amount in enumerate(("600.00", "400.00")):
+        lg.accept_order(led, order(f"o{i}", "freeze", f"bank:icbc/deposit/A{i}", amount), T0)
+        lg.apply_outcome(
+            led, outcome(f"o{i}", "effective", f"k{i}", control_id=f"c{i}", amount_controlled=amount), T0
+        )
+    assert lg.excess_to_release(led) is None
+    led["cap"] = "100.00"  # e.g. most was paid: 900.00 in excess, no single control ends it
+    excess, advised = lg.excess_to_release(led) or (None, None)
+    assert excess == Decimal("900.00") and advised is not None and advised["order_id"] == "o0"
+
+
+def test_over_seizure_is_refused_while_found_deposits_would_cover_the_remainder() -> None:
+    led = lg.new_ledger(case(owed="10000.00", costs="0.00"))
+    flat = order("s1", "seize", "real_estate/real_estate/F1", kind="real_estate", value="1850000.00")
+    flat.found_deposits = [deposit("bank:ccb/deposit/D1", "86500.00", "86500.00")]
+    cmd, [refused] = lg.accept_order(led, flat, T0)
+    assert cmd is None and refused.kind == "rejected"
+    assert "bank:ccb/deposit/D1" in (refused.detail or "") and "86500.00" in (refused.detail or "")
+    assert "10000.00" in (refused.detail or "")
+    cmd, events = lg.accept_order(led, order("f1", "freeze", "bank:ccb/deposit/D1", "10000.00"), T0)
+    assert cmd is not None and events == [] and lg.remaining(led) == 0
+
+
+def test_an_allowed_over_seizure_says_why_and_keeps_saying_it_after_the_agency_answers() -> None:
+    led = lg.new_ledger(case(owed="10000.00", costs="0.00"))
+    lg.accept_order(led, order("f1", "freeze", "bank:ccb/deposit/D1", "4000.00"), T0)
+    flat = order("s1", "seize", "real_estate/real_estate/F1", kind="real_estate", value="1850000.00")
+    # the only other deposit found holds too little to cover the 6,000.00 left
+    flat.found_deposits = [
+        deposit("bank:ccb/deposit/D1", "86500.00"),
+        deposit("bank:icbc/deposit/D2", "9000.00", "500.00"),
+    ]
+    cmd, events = lg.accept_order(led, flat, T0)
+    assert cmd is not None and events == [] and cmd.amount is None
+    reason = led["orders"]["s1"]["reason"]
+    assert "6000.00" in reason and "500.00" in reason and "nothing divisible would do" in reason
+    [effective] = lg.apply_outcome(
+        led,
+        outcome("s1", "effective", "k", action="seize", control_id="R1", effective_at=T0, reason=None),
+        T0,
+    )
+    assert effective.order.reason == reason
+    assert lg.secured(led) == Decimal("1854000.00")
+
+
+def test_an_equity_freeze_secures_the_stake_and_mirrors_the_capital_it_controls() -> None:
+    led = lg.new_ledger(case())
+    stake = order("e1", "freeze", "commerce/equity/91420111MA4LQ2R7X1", kind="equity", value="50000.00")
+    cmd, _ = lg.accept_order(led, stake, T0)
+    assert cmd is not None and cmd.amount is None, "the whole stake, no amount"
+    [effective] = lg.apply_outcome(
+        led,
+        outcome(
+            "e1",
+            "effective",
+            "k",
+            control_id="SJ-1",
+            amount_controlled="300000.00",
+            reason="the whole stake is frozen: subscribed capital 300000.00",
+        ),
+        T0,
+    )
+    assert effective.order.amount_controlled == Decimal("300000.00")
+    assert lg.secured(led) == Decimal("50000.00"), "the cap counts the stake's stated value"
