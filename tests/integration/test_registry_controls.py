@@ -13,248 +13,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import socket
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from connectors.adapter import AgencyAdapter
 from connectors.registry_adapters import build_adapter
-from hub.clock import set_clock_offset
 from hub.errors import PermanentRegistryError
 from hub.settings import HubSettings
-from registries.app import create_app
 from registries.controls import MAX_PERIOD_DAYS, ControlRegister, Order
-from registries.fixtures import load_fixtures
-from registries.population import generate
 from registries.records import Control, Holding, Owner
-from registries.store import RegistryData
-from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
-from schemas.identifiers import IdType, identifier_variants, resident_id_check
-from schemas.models import AgencyRequest, ControlCommand, ControlOutcome, IdentifierForm, Party, utcnow
+from schemas.identifiers import resident_id_check
+from schemas.models import ControlCommand, utcnow
+
+from .registry_harness import (  # noqa: F401  (the fixtures registry, bank, servers)
+    DAY,
+    OWNER,
+    Registry,
+    _amount,
+    _within,
+    bank_fixture,
+    registry_fixture,
+    servers_fixture,
+)
 
 pytestmark = pytest.mark.integration
-
-BANKS = "icbc,boc"
-AGENCIES = HubSettings(banks=BANKS).agencies
-BANK_AGENCIES = [a for a in AGENCIES if a.startswith("bank:")]
-DAY = dt.timedelta(days=1)
-SLACK = dt.timedelta(seconds=5)
-ID = "42010619810315044"
-OWNER = Party(name="控制甲", id_type=IdType.resident_id, id_number=ID + resident_id_check(ID))
-ASSETS = ("queue", "renew", "idem", "wrong", "foreign", "expire", "clock", "partial", "deduct")
-BALANCES = {"foreign": "2000.00", "partial": "8000.00", "deduct": "20000.00"}
-
-
-def _kind(agency: str) -> str:
-    return str(ASSET_KIND_BY_AGENCY_TYPE[agency_type(agency)])
-
-
-def _register_action(agency: str) -> str:
-    return "freeze" if _kind(agency) in ("deposit", "equity") else "seize"
-
-
-def _ref(agency: str, name: str) -> str:
-    return f"{agency.replace(':', '-')}-c-{name}"
-
-
-def _planted(agency: str) -> list[dict[str, Any]]:
-    kind = _kind(agency)
-    lines = []
-    for name in ASSETS:
-        line: dict[str, Any] = {
-            "registry": agency,
-            "owner": {"name": OWNER.name, "id_type": "resident_id", "id_number": OWNER.id_number},
-            "asset": {"kind": kind, "ref": _ref(agency, name), "value": BALANCES.get(name, "10000.00")},
-        }
-        if name in ("foreign", "partial"):  # another court's control already in effect
-            line["controls"] = [
-                {
-                    "court": "court-x",
-                    "action": _register_action(agency),
-                    "amount": "2000.00",
-                    "registered_at": "2026-01-05T10:00:00+08:00",
-                }
-            ]
-        lines.append(line)
-    return lines
-
-
-@dataclass
-class Registry:
-    agency: str
-    adapter: AgencyAdapter
-    clock_file: Path
-
-    @property
-    def kind(self) -> str:
-        return _kind(self.agency)
-
-    @property
-    def register(self) -> str:
-        return _register_action(self.agency)
-
-    def ref(self, name: str) -> str:
-        return _ref(self.agency, name)
-
-    def move_clock(self, days: float) -> dt.timedelta:
-        set_clock_offset(self.clock_file, days * 86400)
-        return dt.timedelta(days=days)
-
-    def command(
-        self,
-        name: str,
-        action: str,
-        *,
-        court: str = "court-a",
-        case: str | None = None,
-        order: str | None = None,
-        amount: str | None = None,
-        control_id: str | None = None,
-        period: int | None = None,
-    ) -> ControlCommand:
-        return ControlCommand.model_validate(
-            {
-                "order_id": order or f"ord-{uuid.uuid4().hex[:12]}",
-                "case_id": case or f"case-{court}",
-                "court_id": court,
-                "case_number": "(2026)鄂0111执1234号",
-                "agency": self.agency,
-                "asset_kind": self.kind,
-                "asset_ref": name if name.startswith("no-such") else self.ref(name),
-                "action": action,
-                "amount": amount,
-                "control_id": control_id,
-                "period_days": period,
-                "approved_by": "judge-1",
-                "requested_at": utcnow(),
-                "idempotency_key": f"idem-{uuid.uuid4().hex[:8]}",
-            }
-        )
-
-    def execute(self, command: ControlCommand) -> ControlOutcome:
-        async def run() -> ControlOutcome:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return await self.adapter.execute_control(client, command)
-
-        return asyncio.run(run())
-
-    def asset(self, name: str) -> Any:
-        request = AgencyRequest(
-            request_id="req-c",
-            inquiry_id="inq-c",
-            case_id="case-court-a",
-            court_id="court-a",
-            agency=self.agency,
-            subject=OWNER,
-            identifiers=[
-                IdentifierForm(id_type=t, id_number=n) for t, n in identifier_variants("resident_id", ID)
-            ]
-            or [IdentifierForm(id_type="resident_id", id_number=OWNER.id_number)],
-            deadline=utcnow() + dt.timedelta(seconds=30),
-            idempotency_key="idem-c",
-        )
-
-        async def run() -> Any:
-            async with httpx.AsyncClient(timeout=5) as client:
-                return await self.adapter.inquire(client, request)
-
-        records = {r.ref: r for r in asyncio.run(run()).records}
-        return records[self.ref(name)]
-
-
-def _settings(**extra: Any) -> HubSettings:
-    base: dict[str, Any] = {
-        "banks": BANKS,
-        "registry_latency_ms": "fixed:0",
-        "registry_error_rate": 0.0,
-        "registry_outage": "",
-        "agency_credentials": {},
-        "registry_seed": 7,
-    }
-    return HubSettings(**(base | extra))
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Registry]]:
-    tmp = Path(tmp_path_factory.mktemp("controls"))
-    path = tmp / "planted.jsonl"
-    lines = [line for agency in AGENCIES for line in _planted(agency)]
-    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
-    data = RegistryData.build(
-        generate(7, 30, bank_codes=BANKS.split(",")), load_fixtures(path, agencies=AGENCIES)
-    )
-    clock_file = tmp / "clock"
-    set_clock_offset(clock_file, 0.0)
-    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
-    out: dict[str, Registry] = {}
-    try:
-        for agency in AGENCIES:
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    create_app(agency, data, _settings(clock_file=clock_file)),
-                    log_level="warning",
-                    access_log=False,
-                    ws="none",
-                    lifespan="off",
-                )
-            )
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-            thread.start()
-            running.append((server, thread, sock))
-            deadline = time.monotonic() + 10
-            while not server.started:
-                assert thread.is_alive() and time.monotonic() < deadline, f"registry {agency} did not start"
-                time.sleep(0.01)
-            out[agency] = Registry(
-                agency, build_adapter(agency, _settings(agency_urls={agency: url})), clock_file
-            )
-        yield out
-    finally:
-        for server, _, _ in running:
-            server.should_exit = True
-        for _, thread, sock in running:
-            thread.join(10)
-            sock.close()
-
-
-@pytest.fixture(params=AGENCIES)
-def registry(request: pytest.FixtureRequest, servers: dict[str, Registry]) -> Iterator[Registry]:
-    reg = servers[request.param]
-    try:
-        yield reg
-    finally:
-        reg.move_clock(0)
-
-
-@pytest.fixture(params=BANK_AGENCIES)
-def bank(request: pytest.FixtureRequest, servers: dict[str, Registry]) -> Iterator[Registry]:
-    reg = servers[request.param]
-    try:
-        yield reg
-    finally:
-        reg.move_clock(0)
-
-
-def _within(when: dt.datetime | None, shift: dt.timedelta, before: dt.datetime, after: dt.datetime) -> None:
-    assert when is not None
-    assert before + shift - SLACK <= when <= after + shift + SLACK, (when, before + shift)
-
-
-def _amount(registry: Registry, value: str) -> str | None:
-    return value if registry.kind == "deposit" else None
 
 
 def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_time(
@@ -324,18 +108,27 @@ def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_ti
 def test_renew_runs_on_from_the_old_expiry_and_periods_are_capped(registry: Registry) -> None:
     legal = MAX_PERIOD_DAYS[registry.kind]
     a = registry.execute(
-        registry.command("renew", registry.register, amount=_amount(registry, "1000.00"), period=99999)
+        registry.command("renew", registry.register, amount=_amount(registry, "1000.00"), period=100)
     )
     assert a.outcome == "effective" and a.effective_at is not None
-    assert a.expires_at == a.effective_at + legal * DAY
-    assert a.reason and "capped" in a.reason and str(legal) in a.reason
+    assert a.expires_at == a.effective_at + 100 * DAY
 
     r1 = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=30))
     assert (r1.outcome, r1.control_id, r1.position) == ("renewed", a.control_id, 0)
     assert r1.expires_at == a.expires_at + 30 * DAY and r1.effective_at == a.effective_at
+    # a longer period is cut to the legal maximum, and no more than that may lie ahead of today
     r2 = registry.execute(registry.command("renew", "renew", control_id=a.control_id, period=99999))
-    assert r2.outcome == "renewed" and r2.expires_at == r1.expires_at + legal * DAY
+    assert r2.outcome == "renewed" and r2.expires_at == r2.decided_at + legal * DAY
+    assert r2.expires_at is not None and r1.expires_at is not None
+    assert r1.expires_at < r2.expires_at < r1.expires_at + legal * DAY
+    assert r2.reason and f"capped at the legal maximum of {legal} days" in r2.reason
+    assert "renewal capped" in r2.reason and "ahead of today" in r2.reason
     assert registry.asset("renew").controls[0].expires_at == r2.expires_at
+    fresh = registry.execute(
+        registry.command("cap", registry.register, amount=_amount(registry, "10.00"), period=99999)
+    )
+    assert fresh.effective_at is not None and fresh.expires_at == fresh.effective_at + legal * DAY
+    assert fresh.reason and "capped" in fresh.reason and str(legal) in fresh.reason
 
     if registry.kind == "deposit":  # the whole balance is frozen by court-a after this
         registry.execute(registry.command("renew", "freeze", amount="9000.00"))
@@ -435,22 +228,22 @@ def test_expire_promotes_the_next_and_is_idempotent(registry: Registry) -> None:
     early = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
     assert early.outcome == "rejected" and "runs until" in (early.reason or "")
 
-    shift = registry.move_clock(11)
-    before = utcnow()
+    registry.move_clock(11)
     expired = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
-    after = utcnow()
     assert expired.outcome == "expired" and expired.expires_at == a.expires_at
-    (promoted,) = expired.promoted
+    assert "lapsed by itself" in (expired.reason or "")
+    (promoted,) = expired.promoted  # the notice reports what the lapse promoted
     assert (promoted.control_id, promoted.order_id, promoted.court) == (b.control_id, b.order_id, "court-b")
-    _within(promoted.effective_at, shift, before, after)
+    assert promoted.effective_at == a.expires_at, "promoted at the lapse instant, not when someone looked"
     assert promoted.expires_at == promoted.effective_at + 20 * DAY
 
     again = registry.execute(registry.command("expire", "expire", control_id=a.control_id))
     assert again.outcome == "expired" and again.promoted == []
     renew = registry.execute(registry.command("expire", "renew", control_id=a.control_id, period=10))
     assert renew.outcome == "rejected"
-    assert [(x.court, x.status, x.position) for x in registry.asset("expire").controls] == [
-        ("court-b", "effective", 0)
+    assert [(x.court, x.status, x.position, x.expires_at) for x in registry.asset("expire").controls] == [
+        ("court-b", "effective", 0, promoted.expires_at),
+        ("court-a", "expired", None, a.expires_at),
     ]
 
 
@@ -548,7 +341,7 @@ def test_seeded_queue_takes_available_money_first_and_shared_refs_are_refused() 
     stakes = [Holding("commerce", "equity", "91420111MA4LQ2R8X1", Decimal("1.00"), owner) for _ in range(2)]
     register = ControlRegister([account, *stakes], "T")
     now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-    balance, controls = register.current(account)
+    balance, controls = register.current(account, now)
     assert balance == Decimal("5000.00") and [c.position for c in controls] == [0, 1]
     assert controls[0].expires_at == at + 365 * DAY  # a seed without expiry gets the legal period
 
@@ -576,8 +369,8 @@ def test_an_order_naming_the_owner_freezes_that_shareholders_stake() -> None:
 
     d = register.execute(Order("o-1", "freeze", ref, "court-a", owner_id=OWNER.id_number.lower()), now)
     assert d.outcome == "effective"
-    assert [c.court for c in register.current(mine)[1]] == ["court-a"]
-    assert register.current(theirs)[1] == []
+    assert [c.court for c in register.current(mine, now)[1]] == ["court-a"]
+    assert register.current(theirs, now)[1] == []
 
 
 def test_the_commerce_adapter_names_the_owner_of_the_stake() -> None:
