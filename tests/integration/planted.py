@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def write_fixtures(path: Path) -> Path:
         }
     )
     lines += control_fixture_lines()
+    lines += issue8_fixture_lines(PROMOTE_AHEAD_REGISTERED_AT)
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 
@@ -195,3 +197,95 @@ def control_fixture_lines() -> list[dict[str, Any]]:
         for bank, ref in CAP_ACCOUNTS.items()
     ]
     return lines
+
+
+# ---------------------------------------------------------------- lapse, over-seizure, stakes (issue 8)
+LAPSE_DEBTOR = person("蒋丽华", "42010619760606106")
+LAPSE_ACCOUNT = "6217000010800000011"  # 50,000.00, another court's freeze registered 2024-03-01
+LAPSE_FLAT = "鄂(2019)武汉市不动产权第0800012号"  # another court's seizure registered 2021-05-01
+LAPSE_FREEZE_AT = "2024-03-01T10:00:00+08:00"
+LAPSE_SEIZURE_AT = "2021-05-01T10:00:00+08:00"
+PROMOTE_DEBTOR = person("沈国庆", "42010619770707117")
+PROMOTE_HELD = "6222020200800000013"  # 70,000.00 fully frozen by another court, 65 days left
+PROMOTE_FREE = "6216600100800000014"  # 80,000.00, nothing frozen
+PROMOTE_AHEAD_DAYS_LEFT = 65
+OVERSEIZE_DEBTOR = person("韩雪梅", "42010619780808128")
+OVERSEIZE_ACCOUNT = "6216600100800000015"  # 86,500.00
+OVERSEIZE_FLAT = "鄂(2021)武汉市不动产权第0800016号"  # 1,850,000.00
+STAKE_DEBTOR = person("杨振华", "42010619790909139")
+STAKE_COMPANY = uscc("91420100", "MA4KX7Q5")
+STAKE_ACCOUNT = "6222020200800000017"  # 20,000.00
+
+
+# when the other court's freeze ahead of PROMOTE_HELD was registered: fixed once per test session
+PROMOTE_AHEAD_REGISTERED_AT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(
+    days=365 - PROMOTE_AHEAD_DAYS_LEFT
+)
+
+
+def issue8_fixture_lines(promote_registered_at: dt.datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "registry": "bank:ccb",
+            "owner": LAPSE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": LAPSE_ACCOUNT, "value": "50000.00"},
+            "controls": [
+                {
+                    "court": "court-x",
+                    "action": "freeze",
+                    "amount": "50000.00",
+                    "registered_at": LAPSE_FREEZE_AT,
+                }
+            ],
+        },
+        {
+            "registry": "real_estate",
+            "owner": LAPSE_DEBTOR,
+            "asset": {"kind": "real_estate", "ref": LAPSE_FLAT, "value": "900000.00"},
+            "controls": [{"court": "court-x", "action": "seize", "registered_at": LAPSE_SEIZURE_AT}],
+        },
+        {
+            "registry": "bank:icbc",
+            "owner": PROMOTE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": PROMOTE_HELD, "value": "70000.00"},
+            "controls": [
+                {
+                    "court": "court-x",
+                    "action": "freeze",
+                    "amount": "70000.00",
+                    "registered_at": promote_registered_at.isoformat(),
+                }
+            ],
+        },
+        {
+            "registry": "bank:boc",
+            "owner": PROMOTE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": PROMOTE_FREE, "value": "80000.00"},
+        },
+        {
+            "registry": "bank:boc",
+            "owner": OVERSEIZE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": OVERSEIZE_ACCOUNT, "value": "86500.00"},
+        },
+        {
+            "registry": "real_estate",
+            "owner": OVERSEIZE_DEBTOR,
+            "asset": {"kind": "real_estate", "ref": OVERSEIZE_FLAT, "value": "1850000.00"},
+        },
+        {
+            "registry": "commerce",
+            "owner": STAKE_DEBTOR,
+            "asset": {
+                "kind": "equity",
+                "ref": STAKE_COMPANY,
+                "value": "400000.00",
+                "company_name": "武汉振华物流有限公司",
+                "subscribed_capital": "300000.00",
+            },
+        },
+        {
+            "registry": "bank:icbc",
+            "owner": STAKE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": STAKE_ACCOUNT, "value": "20000.00"},
+        },
+    ]

@@ -1,4 +1,5 @@
-"""A one-year freeze under a simulated clock: the court is reminded first, then told it expired.
+"""Controls under a simulated clock: a one-year freeze reminds the court first, then expires; a
+waiting freeze secures nothing and is promoted when the other court's freeze ahead of it lapses.
 
 The hub's processes all read the offset in HUB_CLOCK_FILE, so moving it moves the whole hub's time.
 """
@@ -7,13 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from hub.clock import set_clock_offset
 
 from .conftest import REMINDER_DAYS, HubClient
-from .planted import EXPIRY_ACCOUNT, EXPIRY_DEBTOR
+from .planted import (
+    EXPIRY_ACCOUNT,
+    EXPIRY_DEBTOR,
+    PROMOTE_AHEAD_DAYS_LEFT,
+    PROMOTE_AHEAD_REGISTERED_AT,
+    PROMOTE_DEBTOR,
+    PROMOTE_FREE,
+    PROMOTE_HELD,
+)
 
 pytestmark = pytest.mark.integration
 DAY = 86400
@@ -73,3 +84,60 @@ def test_one_year_freeze_reminds_then_expires(hub: HubClient) -> None:
         )
     finally:
         set_clock_offset(hub.clock_file, 0)
+
+
+def test_a_waiting_freeze_secures_nothing_and_is_promoted_when_the_one_ahead_lapses(hub: HubClient) -> None:
+    """Another court's freeze (outside the hub) holds the whole account and lapses in 65 days: the
+    hub learns of the promotion by asking the bank when that freeze was due to end."""
+    lapse = PROMOTE_AHEAD_REGISTERED_AT + dt.timedelta(days=365)
+    case_id, assets = hub.find_assets(PROMOTE_DEBTOR)  # owed 100,000.00 + costs 1,500.00
+    (ahead,) = assets[PROMOTE_HELD]["controls"]
+    assert (ahead["court"], ahead["status"]) == ("court-x", "effective")
+    assert dt.datetime.fromisoformat(ahead["expires_at"]) == lapse
+
+    held = hub.order(
+        case_id=case_id,
+        asset_id=assets[PROMOTE_HELD]["asset_id"],
+        action="freeze",
+        amount="60000.00",
+        approved_by=hub.judge(),
+    )
+    waiting = hub.wait_order(held, {"effective", "waiting", "partial", "rejected", "failed"})
+    assert (waiting["status"], waiting["position"], waiting["effective_at"]) == ("waiting", 1, None)
+    assert Decimal(hub.court_a.get(f"/v1/cases/{case_id}").json()["ledger"]["secured"]) == 0
+
+    # the waiting 60,000.00 reserves nothing: 80,000.00 more fits under the cap of 101,500.00
+    free = hub.order(
+        case_id=case_id,
+        asset_id=assets[PROMOTE_FREE]["asset_id"],
+        action="freeze",
+        amount="80000.00",
+        approved_by=hub.judge(),
+    )
+    assert hub.wait_order(free, {"effective", "rejected", "failed"})["status"] == "effective"
+    assert Decimal(hub.court_a.get(f"/v1/cases/{case_id}").json()["ledger"]["secured"]) == Decimal("80000.00")
+    try:
+        set_clock_offset(hub.clock_file, (PROMOTE_AHEAD_DAYS_LEFT + 1) * DAY)
+        promoted = hub.wait_order(held, {"effective", "partial"})
+        assert "promoted" in _events(hub, held)
+        assert dt.datetime.fromisoformat(promoted["effective_at"]) == lapse, "effective when the other lapsed"
+        assert dt.datetime.fromisoformat(promoted["expires_at"]) == lapse + dt.timedelta(days=365)
+        assert promoted["amount_controlled"] == "60000.00"
+        # 140,000.00 now secured against 101,500.00: the court is told which control to release
+        _wait_event(hub, held, "over_secured")
+        (excess,) = [h for h in promoted_history(hub, held) if h["event"] == "over_secured"]
+        assert (
+            "38500.00" in excess["detail"] and f"release control {promoted['control_id']}" in excess["detail"]
+        )
+        _, seen = hub.find_assets(PROMOTE_DEBTOR)
+        assert [(c["court"], c["status"]) for c in seen[PROMOTE_HELD]["controls"]] == [
+            ("court-a", "effective"),
+            ("court-x", "expired"),
+        ]
+    finally:
+        set_clock_offset(hub.clock_file, 0)
+
+
+def promoted_history(hub: HubClient, order_id: str) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = hub.court_a.get(f"/v1/control-orders/{order_id}").json()["history"]
+    return history
