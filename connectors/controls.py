@@ -3,7 +3,9 @@ each order, publish the outcome (and any controls it promoted) to ``hub.control.
 
 It shares the Kafka loop, retries and dead-lettering of ``ConnectorRunner``; only the message
 and the registry call differ. Orders are retried for ``HUB_CONTROL_RETRY_SECONDS`` (not an
-inquiry's SLA): a freeze must not be lost to a short outage. The registry is idempotent by
+inquiry's SLA), however many attempts that takes (up to ``HUB_CONTROL_MAX_ATTEMPTS``), waiting
+for the agency's circuit to half-open rather than failing on it: a freeze must not be lost to a
+short outage. The registry is idempotent by
 order id, so a redelivered order or a retry after a lost reply is executed once.
 """
 
@@ -67,7 +69,16 @@ class ControlRunner(ConnectorRunner):
             seconds=self.settings.control_retry_seconds
         )
         try:
-            outcome, _ = await self.retry.call(call, deadline=deadline, now=self.clock.now)
+            # bounded by the retry window, not the inquiry attempt limit; while the agency's circuit
+            # is open the order waits for the next probe instead of giving up
+            outcome, _ = await self.retry.call(
+                call,
+                deadline=deadline,
+                now=self.clock.now,
+                circuit=self.circuit,
+                wait_for_circuit=True,
+                max_attempts=self.settings.control_max_attempts,
+            )
             self.stats.answered += 1
             self.stats.consecutive_failures = 0
         except Exception as e:

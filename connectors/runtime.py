@@ -8,6 +8,11 @@
 - Retries only transient failures (``connectors.retry``); what can never succeed goes to the
   dead-letter topic with the reason and the original message, and the agency is reported as
   ``failed`` or ``unavailable`` for that request, never silently missing.
+- Calls go through the agency's circuit breaker (``connectors.circuit``): after
+  ``HUB_CIRCUIT_FAILURE_THRESHOLD`` consecutive failures an inquiry gets the agency ``unavailable``
+  at once, without calling the registry, until a probe after ``HUB_CIRCUIT_RESET_SECONDS`` succeeds.
+- The age of the oldest request in flight per partition is exported (``/stats``, ``/in-flight``,
+  ``hub_connector_oldest_in_flight_seconds``) so the desk sees a connector stuck on one message.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +42,7 @@ from schemas.models import AgencyRequest, AgencyResponse
 from schemas.topics import AGENCY_RESPONSES, DEAD_LETTERS, agency_requests_topic
 
 from .adapter import AgencyAdapter
+from .circuit import CircuitBreaker, CircuitOpenError, CircuitState
 from .retry import RetryPolicy, is_transient
 
 __all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker"]
@@ -70,23 +77,78 @@ IN_FLIGHT = Gauge(
 )
 CIRCUIT_OPEN = Gauge(
     "hub_connector_circuit_open",
-    "1 after 5 consecutive registry failures",
+    "1 while the agency's circuit is open or half-open (calls refused without reaching the registry)",
     ["agency"],
     registry=METRICS_REGISTRY,
 )
+CIRCUIT_STATE = Gauge(
+    "hub_connector_circuit_state",
+    "1 for the agency's circuit state (one-hot: closed, open, half_open)",
+    ["agency", "state"],
+    registry=METRICS_REGISTRY,
+)
+CIRCUIT_OPENED = Counter(
+    "hub_connector_circuit_opened", "Times the agency's circuit opened", ["agency"], registry=METRICS_REGISTRY
+)
+CIRCUIT_REFUSED = Counter(
+    "hub_connector_circuit_refused",
+    "Registry calls refused by the open circuit (answered without calling the registry)",
+    ["agency"],
+    registry=METRICS_REGISTRY,
+)
+OLDEST_IN_FLIGHT = Gauge(
+    "hub_connector_oldest_in_flight_seconds",
+    "Age of the oldest message the runner has in flight (0 when none), by consumer group",
+    ["agency", "group"],
+    registry=METRICS_REGISTRY,
+)
+
+
+def circuit_for(agency: str, settings: HubSettings) -> CircuitBreaker:
+    """The agency's breaker, configured from settings and wired to the circuit metrics."""
+
+    def changed(state: CircuitState) -> None:
+        for s in CircuitState:
+            CIRCUIT_STATE.labels(agency, s.value).set(1 if s is state else 0)
+        CIRCUIT_OPEN.labels(agency).set(0 if state is CircuitState.CLOSED else 1)
+        if state is CircuitState.OPEN:
+            CIRCUIT_OPENED.labels(agency).inc()
+
+    breaker = CircuitBreaker(
+        agency,
+        failure_threshold=settings.circuit_failure_threshold,
+        reset_seconds=settings.circuit_reset_seconds,
+        on_change=changed,
+    )
+    changed(CircuitState.CLOSED)
+    return breaker
 
 
 class OffsetTracker:
     """Per partition: offsets handed out and finished; the committable offset is the first unfinished."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._pending: dict[TopicPartition, dict[int, bool]] = {}
+        self._started_at: dict[TopicPartition, dict[int, float]] = {}
+        self._clock = clock
 
     def started(self, tp: TopicPartition, offset: int) -> None:
         self._pending.setdefault(tp, {})[offset] = False
+        self._started_at.setdefault(tp, {})[offset] = self._clock()
 
     def finished(self, tp: TopicPartition, offset: int) -> None:
         self._pending[tp][offset] = True
+        self._started_at.get(tp, {}).pop(offset, None)
+
+    def oldest_in_flight(self) -> dict[TopicPartition, tuple[int, float]]:
+        """Per partition with work in flight: (offset, age in seconds) of its oldest unfinished message."""
+        now = self._clock()
+        out: dict[TopicPartition, tuple[int, float]] = {}
+        for tp, started in self._started_at.items():
+            if started:
+                offset = min(started)
+                out[tp] = (offset, max(0.0, now - started[offset]))
+        return out
 
     def committable(self) -> dict[TopicPartition, int]:
         out: dict[TopicPartition, int] = {}
@@ -105,6 +167,7 @@ class OffsetTracker:
     def forget(self, tps: set[TopicPartition]) -> None:
         for tp in tps:
             self._pending.pop(tp, None)
+            self._started_at.pop(tp, None)
 
     @property
     def in_flight(self) -> int:
@@ -126,6 +189,8 @@ class AgencyStats:
     consecutive_failures: int = 0
     last_error: str | None = None
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    circuit: CircuitBreaker | None = None
+    oldest_in_flight_seconds: float = 0.0
 
     def snapshot(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
@@ -142,7 +207,9 @@ class AgencyStats:
             "failed": self.failed,
             "unavailable": self.unavailable,
             "dead_letters": self.dead_letters,
-            "circuit_open": self.consecutive_failures >= 5,
+            "circuit_open": self.circuit is not None and self.circuit.state is not CircuitState.CLOSED,
+            "circuit": self.circuit.snapshot() if self.circuit is not None else None,
+            "oldest_in_flight_seconds": round(self.oldest_in_flight_seconds, 3),
             "last_error": self.last_error,
             "latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99)},
         }
@@ -158,6 +225,7 @@ class ConnectorRunner:
         client: httpx.AsyncClient,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
+        circuit: CircuitBreaker | None = None,
     ) -> None:
         self.adapter = adapter
         self.agency = adapter.agency
@@ -172,7 +240,8 @@ class ConnectorRunner:
         )
         self.topic = agency_requests_topic(self.agency)
         self.group_id = f"hub-connector-{agency_slug(self.agency)}"
-        self.stats = AgencyStats()
+        self.circuit = circuit or circuit_for(self.agency, settings)
+        self.stats = AgencyStats(circuit=self.circuit)
         self.assigned = asyncio.Event()
         self._tracker = OffsetTracker()
         self._slots = asyncio.Semaphore(settings.connector_concurrency)
@@ -193,6 +262,7 @@ class ConnectorRunner:
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
                 runner.assigned.set()
 
+        OLDEST_IN_FLIGHT.labels(self.agency, self.group_id).set_function(self.oldest_in_flight_seconds)
         consumer = make_consumer(self.settings, group_id=self.group_id, max_poll_records=500)
         consumer.subscribe([self.topic], listener=_Listener())
         self._consumer = consumer
@@ -236,6 +306,24 @@ class ConnectorRunner:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._commit()
 
+    # ------------------------------------------------------------------ what the desk reads
+    def in_flight_report(self) -> list[dict[str, Any]]:
+        """Per partition with work in flight: ``{"topic", "partition", "offset", "age_seconds"}`` of
+        its oldest unfinished message (the one that holds the partition's commit back)."""
+        return [
+            {"topic": tp.topic, "partition": tp.partition, "offset": off, "age_seconds": round(age, 3)}
+            for tp, (off, age) in sorted(self._tracker.oldest_in_flight().items())
+        ]
+
+    def oldest_in_flight_seconds(self) -> float:
+        """Age in seconds of the oldest message in flight on any partition (0.0 when none)."""
+        return max((age for _, age in self._tracker.oldest_in_flight().values()), default=0.0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``/stats`` entry: ``AgencyStats.snapshot()`` with the circuit and the oldest in flight."""
+        self.stats.oldest_in_flight_seconds = self.oldest_in_flight_seconds()
+        return self.stats.snapshot()
+
     # ------------------------------------------------------------------ one request
     async def handle(
         self,
@@ -274,12 +362,17 @@ class ConnectorRunner:
         detail: str | None = None
         answer = None
         try:
-            answer, _ = await self.retry.call(call, deadline=request.deadline, now=self.clock.now)
+            # an open circuit answers at once: an outage must not cost every inquiry its retries
+            answer, _ = await self.retry.call(
+                call, deadline=request.deadline, now=self.clock.now, circuit=self.circuit
+            )
             status = "answered" if (answer.records or answer.party_records) else "no_record"
             self.stats.consecutive_failures = 0
         except Exception as e:
             if not (is_transient(e) or isinstance(e, PermanentRegistryError)):
                 log.exception("%s: adapter error", self.agency)
+            if isinstance(e, CircuitOpenError):
+                CIRCUIT_REFUSED.labels(self.agency).inc()
             unavailable = is_transient(e) or isinstance(e, RegistryUnavailable)
             status = "unavailable" if unavailable else "failed"
             detail = self._reason(e, attempts)
@@ -302,7 +395,6 @@ class ConnectorRunner:
         setattr(self.stats, status, getattr(self.stats, status) + 1)
         LATENCY.labels(self.agency).observe(elapsed / 1000)
         REQUESTS.labels(self.agency, status).inc()
-        CIRCUIT_OPEN.labels(self.agency).set(1 if self.stats.consecutive_failures >= 5 else 0)
 
         response = AgencyResponse(
             request_id=request.request_id,

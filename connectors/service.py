@@ -17,7 +17,7 @@ from hub.kafka import make_producer
 from hub.settings import HubSettings
 
 from .controls import ControlRunner
-from .runtime import METRICS_REGISTRY, ConnectorRunner
+from .runtime import METRICS_REGISTRY, ConnectorRunner, circuit_for
 
 __all__ = ["run_connectors"]
 
@@ -40,10 +40,16 @@ def _health_app(runners: list[ConnectorRunner]) -> FastAPI:
         for r in runners:
             entry = out.setdefault(r.agency, {})
             if isinstance(r, ControlRunner):
-                entry["controls"] = r.stats.snapshot()
+                entry["controls"] = r.snapshot()
             else:
-                entry.update(r.stats.snapshot())
+                entry.update(r.snapshot())
         return out
+
+    @app.get("/in-flight")
+    async def in_flight() -> dict[str, list[dict[str, object]]]:
+        """Per consumer group: the oldest message in flight on each partition that has one
+        (``topic``, ``partition``, ``offset``, ``age_seconds``); the lag sampler reads this."""
+        return {r.group_id: r.in_flight_report() for r in runners}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -65,12 +71,18 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
     producer = make_producer(settings)
     await producer.start()
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        # one breaker per agency, shared by its inquiry and control runners (same registry)
+        circuits = {a: circuit_for(a, settings) for a in agencies}
         runners = [
-            ConnectorRunner(build_adapter(a, settings), settings, producer=producer, client=client)
+            ConnectorRunner(
+                build_adapter(a, settings), settings, producer=producer, client=client, circuit=circuits[a]
+            )
             for a in agencies
         ]
         runners += [
-            ControlRunner(build_adapter(a, settings), settings, producer=producer, client=client)
+            ControlRunner(
+                build_adapter(a, settings), settings, producer=producer, client=client, circuit=circuits[a]
+            )
             for a in agencies
         ]
         server = uvicorn.Server(

@@ -166,8 +166,12 @@ class Database:
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     async def create_schema(self) -> None:
+        """Migrate the database to the newest Alembic revision (``gateway/migrations``): new tables or
+        columns of this module arrive through a migration, never through ``create_all``."""
+        from .migrations import upgrade_to_head
+
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
         await self.engine.dispose()

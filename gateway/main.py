@@ -40,12 +40,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             asyncio.create_task(read_model.run()),
             asyncio.create_task(webhooks.run()),
         ]
-        lag_sampler = LagSampler(
-            settings.bootstrap,
-            interval=settings.lag_sample_seconds,
-            window=settings.lag_window,
-            stop_seconds=settings.lag_stop_seconds,
-        )
+        lag_sampler = LagSampler.from_settings(settings)
         app.state.lag_sampler = lag_sampler
         lag_sampler.start()
         try:

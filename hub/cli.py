@@ -118,7 +118,7 @@ def topics() -> None:
     """Create the hub's topics on HUB_KAFKA_BOOTSTRAP (production set-up step)."""
     from .kafka import create_topics
 
-    created = asyncio.run(create_topics(get_settings()))
+    created = asyncio.run(create_topics(get_settings(), align_existing=True))
     console.print(f"created: {', '.join(created) or 'none (all exist)'}")
 
 

@@ -30,7 +30,14 @@ from schemas.topics import (
 
 from .settings import HubSettings
 
-__all__ = ["create_topics", "hub_topics", "make_consumer", "make_producer", "wait_for_broker"]
+__all__ = [
+    "create_topics",
+    "hub_topics",
+    "make_consumer",
+    "make_producer",
+    "topic_configs",
+    "wait_for_broker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,37 @@ def hub_topics(settings: HubSettings) -> list[str]:
     per_agency = [agency_requests_topic(a) for a in settings.agencies]
     per_agency += [agency_controls_topic(a) for a in settings.agencies]
     return fixed + per_agency
+
+
+# Topics whose messages matter only while an inquiry is open: its outcome lives in the streams' table
+# and the gateway's read model, so they are deleted after HUB_TOPIC_RETENTION_SECONDS.
+_INQUIRY_TRAFFIC = {INQUIRY_OPENED, INQUIRY_DEADLINES, AGENCY_RESPONSES, INQUIRY_RESULTS}
+_HOUR_MS = 3_600_000
+
+
+def topic_configs(settings: HubSettings, topic: str) -> dict[str, str]:
+    """The broker configs of one hub topic (``{name: value}``, values as Kafka wants them: strings).
+
+    Every hub topic is ``cleanup.policy=delete`` with a retention by kind: inquiry traffic (agency
+    requests, responses, opened, deadlines, results) ``HUB_TOPIC_RETENTION_SECONDS``; court commands
+    and control topics ``HUB_CONTROL_TOPIC_RETENTION_SECONDS``; dead letters
+    ``HUB_DEAD_LETTER_RETENTION_SECONDS``. Segments roll at most hourly (or at the retention if
+    shorter) so that retention can delete them. ``min.insync.replicas`` is ``HUB_MIN_INSYNC_REPLICAS``.
+    The streams' changelog topics are faust's: it creates them compacted.
+    """
+    if topic == DEAD_LETTERS:
+        seconds = settings.dead_letter_retention_seconds
+    elif topic in _INQUIRY_TRAFFIC or topic.endswith(".requests"):
+        seconds = settings.topic_retention_seconds
+    else:
+        seconds = settings.control_topic_retention_seconds
+    retention_ms = max(1, round(seconds * 1000))
+    return {
+        "cleanup.policy": "delete",
+        "retention.ms": str(retention_ms),
+        "segment.ms": str(min(retention_ms, _HOUR_MS)),
+        "min.insync.replicas": str(settings.min_insync_replicas),
+    }
 
 
 async def _port_open(host: str, port: int) -> bool:
@@ -84,21 +122,54 @@ async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
             await admin.close()
 
 
-async def create_topics(settings: HubSettings) -> list[str]:
-    """Create the hub's topics that do not exist yet; return the names created."""
+async def create_topics(settings: HubSettings, *, align_existing: bool = False) -> list[str]:
+    """Create the hub's topics that do not exist yet, with ``HUB_PARTITIONS`` partitions,
+    ``HUB_REPLICATION_FACTOR`` replicas and ``topic_configs``; return the names created.
+
+    With ``align_existing`` (``hub topics``), topics that already exist get their configs set to
+    ``topic_configs`` (AlterConfigs); a broker that refuses is logged, not fatal, since the topics
+    themselves are usable. Raises ``KafkaError`` when the broker refuses a creation (for example a
+    replication factor above its broker count).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in hub_topics(settings) if t not in existing]
+        wanted = hub_topics(settings)
+        missing = [t for t in wanted if t not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=settings.partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(
+                            t,
+                            num_partitions=settings.partitions,
+                            replication_factor=settings.replication_factor,
+                            topic_configs=topic_configs(settings, t),
+                        )
+                        for t in missing
+                    ]
                 )
+        present = [t for t in wanted if t in existing]
+        if align_existing and present:
+            await _align_configs(admin, settings, present)
         return missing
     finally:
         await admin.close()
+
+
+async def _align_configs(admin: AIOKafkaAdminClient, settings: HubSettings, topics: list[str]) -> None:
+    from aiokafka.admin import ConfigResource, ConfigResourceType
+
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, t, configs=topic_configs(settings, t)) for t in topics
+    ]
+    try:
+        await admin.alter_configs(resources)
+    except (KafkaError, ValueError) as e:
+        log.warning(
+            "could not set the configs of %d existing topics: %s: %s", len(topics), type(e).__name__, e
+        )
 
 
 def make_producer(settings: HubSettings, **kwargs: Any) -> AIOKafkaProducer:

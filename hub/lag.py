@@ -26,6 +26,18 @@ what an operator needs to act on:
             or the committed offset moved backwards (Burrow's REWIND)
   ========  =================================================================================
 
+No blind spots:
+
+- a partition the group has never committed on is reported, its lag counted from the start of the
+  log (``committed`` is None, ``position`` is the log start): a consumer stuck on its first message
+  shows lag 1 and goes STALLED, then STOPPED, instead of vanishing from the report;
+- a connector reports its oldest message in flight per partition (offset and age); one in flight
+  for longer than ``in_flight_stall_seconds`` makes the partition at least STALLED, whatever the
+  window says (a request stuck at a registry while the consumer commits nothing new);
+- an end offset below the committed offset (the embedded broker's ListOffsets can trail, 5 against a
+  committed 7) is raised to the committed offset: the lag is never negative and the offset table
+  never goes backwards; the report marks the partition ``end_trailing``.
+
 Burrow evaluates commits as they arrive; here the window is the last N *samples*, which is what a
 client that can only ask the broker (no ``__consumer_offsets`` feed) can see.
 """
@@ -84,12 +96,18 @@ class Sample:
     committed: int | None
     end: int | None
     error: str | None = None
+    start: int | None = None  # the log start, which counts as the position when nothing is committed
+
+    @property
+    def position(self) -> int | None:
+        """Where the group stands: its committed offset, or the log start when it has none."""
+        return self.committed if self.committed is not None else self.start
 
     @property
     def lag(self) -> int | None:
-        if self.committed is None or self.end is None:
+        if self.position is None or self.end is None:
             return None
-        return max(0, self.end - self.committed)
+        return max(0, self.end - self.position)
 
 
 class EndOffsetTable:
@@ -180,7 +198,7 @@ def evaluate_window(
         )
     if 0 in lags:
         return Status.OK, "lag was zero within the window"
-    committed = [s.committed for s in readable]
+    committed = [s.position for s in readable]
     if any(b is not None and a is not None and b < a for a, b in itertools.pairwise(committed)):
         return Status.WARNING, "committed offset moved backwards (rewind)"
     if len(readable) < size:
@@ -188,7 +206,8 @@ def evaluate_window(
     if committed[0] == committed[-1]:
         return (
             Status.STALLED,
-            f"committed offset stuck at {committed[-1]} across the window with lag {lags[-1]}",
+            f"{'committed offset' if readable[-1].committed is not None else 'nothing committed; log start'}"
+            f" stuck at {committed[-1]} across the window with lag {lags[-1]}",
         )
     steps = list(itertools.pairwise(lags))
     shrinking = sum(1 for a, b in steps if b < a)
@@ -209,16 +228,25 @@ class PartitionReport:
     lag_seconds_method: str
     status: Status
     reason: str
+    position: int | None = None
+    end_trailing: bool = False
+    in_flight: tuple[int, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "topic": self.topic,
             "partition": self.partition,
             "committed": self.committed,
+            "position": self.position,
+            "lag_from": "committed" if self.committed is not None else "log_start",
             "end": self.end,
+            "end_trailing": self.end_trailing,
             "lag": self.lag,
             "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
             "lag_seconds_method": self.lag_seconds_method,
+            "oldest_in_flight": None
+            if self.in_flight is None
+            else {"offset": self.in_flight[0], "age_seconds": round(self.in_flight[1], 3)},
             "status": self.status.value,
             "reason": self.reason,
         }
@@ -252,6 +280,8 @@ class _PartitionState:
     table: EndOffsetTable
     last_committed: int | None = None
     pending_since: float | None = None
+    end_trailing: bool = False
+    in_flight: tuple[int, float, float] | None = None  # offset, age, sampled at
 
 
 @dataclass
@@ -274,11 +304,13 @@ class LagEvaluator:
         stop_seconds: float = 60.0,
         table_size: int = 300,
         history_seconds: float = 600.0,
+        in_flight_stall_seconds: float = 60.0,
     ) -> None:
         if window < 2:
             raise ValueError("window must be at least 2 samples")
         self.window = window
         self.stop_seconds = stop_seconds
+        self.in_flight_stall_seconds = in_flight_stall_seconds
         self.table_size = table_size
         self.history_seconds = history_seconds
         self._groups: dict[str, _GroupState] = {}
@@ -296,26 +328,44 @@ class LagEvaluator:
         return state
 
     def observe(
-        self, at: float, group: str, offsets: Mapping[tuple[str, int], tuple[int | None, int]]
+        self,
+        at: float,
+        group: str,
+        offsets: Mapping[tuple[str, int], tuple[int | None, int]],
+        *,
+        log_start: Mapping[tuple[str, int], int] | None = None,
+        in_flight: Mapping[tuple[str, int], tuple[int, float]] | None = None,
     ) -> None:
         """One successful reading of a group: ``(topic, partition) -> (committed or None, end offset)``.
 
-        A partition without a committed offset counts from the start of the log only if the caller
-        passes that start as ``committed``; None leaves its lag unknown (reported, never alarmed on).
+        A partition without a committed offset counts from ``log_start[(topic, partition)]`` (the
+        log's first offset); without one its lag is unknown (reported, never alarmed on). An end
+        offset below the position is raised to it (the broker's answer trails). ``in_flight`` maps a
+        partition to ``(offset, age in seconds)`` of the oldest message its consumer is still working
+        on; partitions absent from it have nothing in flight. ``at`` is in seconds (epoch).
         """
         gstate = self._groups.setdefault(group, _GroupState())
         gstate.error = None
+        starts = log_start or {}
+        flights = in_flight or {}
         for (topic, partition), (committed, end) in offsets.items():
             state = self._partition(gstate, topic, partition)
+            start = starts.get((topic, partition)) if committed is None else None
+            position = committed if committed is not None else start
+            state.end_trailing = position is not None and end < position
+            if position is not None:
+                end = max(end, position)
             state.table.add(at, end)
-            sample = Sample(at, committed, end)
+            sample = Sample(at, committed, end, start=start)
             lag = sample.lag
-            advanced = committed is not None and committed != state.last_committed
+            advanced = position is not None and position != state.last_committed
             if lag is None or lag == 0:
                 state.pending_since = None
             elif advanced or state.pending_since is None:
                 state.pending_since = at
-            state.last_committed = committed
+            state.last_committed = position
+            flight = flights.get((topic, partition))
+            state.in_flight = None if flight is None else (flight[0], flight[1], at)
             state.window.append(sample)
         self._record_history(at, gstate)
 
@@ -336,10 +386,10 @@ class LagEvaluator:
         total, secs = 0, 0.0
         for state in gstate.partitions.values():
             last = state.window[-1] if state.window else None
-            if last is None or last.lag is None or last.committed is None or last.end is None:
+            if last is None or last.lag is None or last.position is None or last.end is None:
                 continue
             total += last.lag
-            secs = max(secs, time_lag(list(state.table.points), last.committed, last.end, at)[0])
+            secs = max(secs, time_lag(list(state.table.points), last.position, last.end, at)[0])
         gstate.history.append((at, total, secs))
         while gstate.history and gstate.history[0][0] < at - self.history_seconds:
             gstate.history.popleft()
@@ -357,12 +407,40 @@ class LagEvaluator:
         good = [s for s in state.window if s.error is None]
         last = good[-1] if good else None
         committed, end = (last.committed, last.end) if last else (None, None)
+        position = last.position if last else None
         lag = last.lag if last else None
         secs: float | None = None
         method = "unknown"
-        if committed is not None and end is not None:
-            secs, method = time_lag(list(state.table.points), committed, end, now)
-        return PartitionReport(group, topic, partition, committed, end, lag, secs, method, status, reason)
+        if position is not None and end is not None:
+            secs, method = time_lag(list(state.table.points), position, end, now)
+        flight: tuple[int, float] | None = None
+        if state.in_flight is not None and status is not Status.ERROR:
+            offset, age, sampled_at = state.in_flight
+            flight = (offset, age + max(0.0, now - sampled_at))
+            if (
+                flight[1] > self.in_flight_stall_seconds
+                and STATUS_CODES[status] < STATUS_CODES[Status.STALLED]
+            ):
+                status = Status.STALLED
+                reason = (
+                    f"message at offset {offset} in flight for {flight[1]:.0f} s "
+                    f"(> {self.in_flight_stall_seconds:g} s)"
+                )
+        return PartitionReport(
+            group,
+            topic,
+            partition,
+            committed,
+            end,
+            lag,
+            secs,
+            method,
+            status,
+            reason,
+            position=position,
+            end_trailing=state.end_trailing,
+            in_flight=flight,
+        )
 
     def report(self, now: float) -> list[GroupReport]:
         out: list[GroupReport] = []

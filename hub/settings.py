@@ -32,7 +32,11 @@ def _parse_pairs(raw: str, what: str) -> dict[str, str]:
 
 
 class HubSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", env_nested_delimiter="__")
+    # an empty variable means "not set" (compose files pass ${VAR:-} through): defaults apply, and a
+    # JSON-valued setting such as HUB_AGENCY_CREDENTIALS does not fail to parse an empty string
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", extra="ignore", env_nested_delimiter="__", env_ignore_empty=True
+    )
 
     # --- deployment
     env: str = Field("development", description="development | production")
@@ -41,6 +45,34 @@ class HubSettings(BaseSettings):
     embedded_kafka_port: int = 9092
     database_url: str | None = Field(None, description="sqlite:///path or postgresql://...; default SQLite")
     partitions: int = Field(4, ge=1, le=256)
+    replication_factor: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="replicas of every hub topic (hub topics, faust's internal topics); 3 in production",
+    )
+    min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="min.insync.replicas of every hub topic: with acks=all a write needs this many replicas; "
+        "2 with a replication factor of 3",
+    )
+    topic_retention_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description="retention.ms of the inquiry traffic topics (requests, responses, opened, deadlines, "
+        "results): they are delete-policy topics, their outcome lives in the read model and tables",
+    )
+    control_topic_retention_seconds: float = Field(
+        604_800.0,
+        gt=0,
+        description="retention.ms of the court-command and control-order topics (commands, agency "
+        "controls, control results and ticks, court outcomes)",
+    )
+    dead_letter_retention_seconds: float = Field(
+        2_592_000.0, gt=0, description="retention.ms of hub.deadletters (30 days by default)"
+    )
     # consumer-group timeouts: ~10 s works on the embedded broker (ARCHITECTURE.md), lower loops
     group_session_timeout_ms: int = 10_000
     group_heartbeat_interval_ms: int = 3_000
@@ -77,6 +109,12 @@ class HubSettings(BaseSettings):
     control_retry_seconds: float = Field(
         300.0, gt=0, description="how long a connector retries a control order"
     )
+    control_max_attempts: int = Field(
+        10_000,
+        ge=1,
+        description="safety bound on registry attempts for one control order; HUB_CONTROL_RETRY_SECONDS "
+        "normally ends the retries first",
+    )
     court_webhooks: str = Field("", description="court_id:https://url,court_id:https://url")
     webhook_secrets: str = Field("", description="court_id:secret pairs for the HMAC-SHA256 signature")
     webhook_max_attempts: int = Field(8, ge=1)
@@ -90,6 +128,16 @@ class HubSettings(BaseSettings):
     connector_backoff_initial: float = Field(0.2, ge=0)
     connector_backoff_max: float = Field(3.0, ge=0)
     connector_publish_retry_seconds: float = Field(120.0, gt=0, description="how long a publish is retried")
+    circuit_failure_threshold: int = Field(
+        5,
+        ge=1,
+        description="consecutive failed registry calls (timeouts, 5xx, 429) that open an agency's circuit",
+    )
+    circuit_reset_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="how long an open circuit refuses calls before one probe is let through (half-open)",
+    )
     agency_urls: dict[str, str] = Field(default_factory=dict, description="agency -> base URL override")
     agency_credentials: dict[str, SecretStr] = Field(default_factory=dict)
 
@@ -110,6 +158,11 @@ class HubSettings(BaseSettings):
     lag_window: int = Field(10, ge=2, description="samples per partition in the status window (Burrow-style)")
     lag_stop_seconds: float = Field(
         60.0, gt=0, description="no commit advance for longer than this with lag > 0 means STOPPED"
+    )
+    lag_in_flight_stall_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="a connector message in flight for longer than this makes its partition STALLED",
     )
 
     # --- time
@@ -139,12 +192,37 @@ class HubSettings(BaseSettings):
         for code in self.bank_codes:
             if not code.isidentifier() or code.lower() != code:
                 raise ValueError(f"HUB_BANKS: bank code {code!r} must be lower-case letters and digits")
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"HUB_MIN_INSYNC_REPLICAS ({self.min_insync_replicas}) cannot exceed "
+                f"HUB_REPLICATION_FACTOR ({self.replication_factor}): no write would ever be accepted"
+            )
         if self.env == "production":
-            if self.kafka_bootstrap is None:
-                raise ValueError("HUB_KAFKA_BOOTSTRAP is required in production")
-            if not self.court_tokens or self.ops_token is None:
-                raise ValueError("HUB_COURT_TOKENS and HUB_OPS_TOKEN are required in production")
+            self._check_production()
         return self
+
+    def _check_production(self) -> None:
+        """Refuse to start in production without what the hub cannot work without, naming all of it."""
+        missing: list[str] = []
+        if self.kafka_bootstrap is None:
+            missing.append("HUB_KAFKA_BOOTSTRAP (the Kafka cluster; production never starts a broker)")
+        tokens = _parse_pairs(self.court_tokens, "HUB_COURT_TOKENS")
+        if not tokens:
+            missing.append("HUB_COURT_TOKENS (court_id:token pairs)")
+        if self.ops_token is None or not self.ops_token.get_secret_value().strip():
+            missing.append("HUB_OPS_TOKEN (the operations desk's token)")
+        judges = _parse_pairs(self.court_judges, "HUB_COURT_JUDGES")
+        without = sorted(c for c in tokens if c not in judges)
+        if not judges or without:
+            who = f" (no judge for {', '.join(without)})" if without else ""
+            missing.append(f"HUB_COURT_JUDGES (court_id:judge|judge for every court){who}")
+        no_credential = [a for a in self.agencies if a not in self.agency_credentials]
+        if no_credential:
+            missing.append(
+                f"HUB_AGENCY_CREDENTIALS (a JSON map with every agency; missing: {', '.join(no_credential)})"
+            )
+        if missing:
+            raise ValueError("production start-up refused; set " + "; ".join(missing))
 
     # --- derived
     @cached_property

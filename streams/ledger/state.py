@@ -81,25 +81,38 @@ def remaining(ledger: Ledger) -> Decimal:
 
 
 def excess_to_release(ledger: Ledger) -> tuple[Decimal, dict[str, Any]] | None:
-    """When the case is over-secured (a waiting control took effect), the excess and the control to
-    release: the one securing least among those whose release ends the excess, else the one securing
-    most. None when nothing is in excess."""
-    excess = -remaining(ledger)
-    if excess <= 0:
+    """When the case is secured beyond what it is owed (a waiting control took effect), the excess
+    (yuan) and the control to release; None when there is nothing that must be released.
+
+    - A control the others cover without it (they still secure the whole cap) is redundant: the
+      largest redundant control is named.
+    - Otherwise, when deposit freezes alone secure more than the cap, the smallest freeze whose
+      release ends the excess is named (else the largest).
+    - An indivisible asset beyond the cap with nothing divisible to do instead is not an excess (it
+      was allowed so; DOMAIN.md rule 4).
+    """
+    owed = d(ledger["cap"]) - d(ledger["deducted"])
+    total = secured(ledger)
+    if total <= owed:
         return None
-    candidates = [
+    in_force = [
         o
         for o in ledger["orders"].values()
         if o["action"] in ("freeze", "seize")
         and o["status"] in ("effective", "partial")
         and o.get("control_id")
     ]
-    if not candidates:
+    redundant = [o for o in in_force if d(o["reserved"]) > 0 and total - d(o["reserved"]) >= owed]
+    if redundant:
+        return total - owed, max(redundant, key=lambda o: (d(o["reserved"]), o.get("effective_at") or ""))
+    divisible = [o for o in in_force if o.get("kind", "deposit") == "deposit"]
+    excess = sum((d(o["reserved"]) for o in divisible), ZERO) - owed
+    if excess <= 0 or not divisible:
         return None
-    enough = [o for o in candidates if d(o["reserved"]) >= excess]
+    enough = [o for o in divisible if d(o["reserved"]) >= excess]
     if enough:
         return excess, min(enough, key=lambda o: (d(o["reserved"]), o.get("effective_at") or ""))
-    return excess, max(candidates, key=lambda o: (d(o["reserved"]), o.get("effective_at") or ""))
+    return excess, max(divisible, key=lambda o: (d(o["reserved"]), o.get("effective_at") or ""))
 
 
 def event(

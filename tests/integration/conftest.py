@@ -28,6 +28,7 @@ SLA_SECONDS = 8.0
 WEBHOOK_SECRET = "whsec-test-court-a"
 REMINDER_DAYS = 30
 RETENTION_SECONDS = 4.0
+CIRCUIT_RESET_SECONDS = 5.0
 
 
 def read_topic(
@@ -232,6 +233,40 @@ class HubClient:
             timeout=5,
         )
         assert r.status_code == 200, r.text
+        if faults.get("outage") is False:
+            self.wait_circuit(agency, {"closed", "half_open"})
+
+    def connector_stats(self, agency: str) -> dict[str, Any]:
+        """The connectors' ``/stats`` entry of one agency (inquiry counters; ``controls`` inside)."""
+        r = httpx.get(f"{self.settings.resolved_connectors_url}/stats", timeout=5)
+        assert r.status_code == 200, r.text
+        entry: dict[str, Any] = r.json()[agency]
+        return entry
+
+    def wait_circuit(
+        self, agency: str, states: set[str], timeout: float = CIRCUIT_RESET_SECONDS + 20
+    ) -> dict[str, Any]:
+        """Wait until the agency's circuit is in one of ``states``; return its snapshot. After an
+        outage is lifted the circuit lets the next call through within HUB_CIRCUIT_RESET_SECONDS,
+        so tests that follow are not answered ``unavailable`` by a circuit still open."""
+        deadline = time.monotonic() + timeout
+        while True:
+            circuit: dict[str, Any] = self.connector_stats(agency)["circuit"]
+            if circuit["state"] in states:
+                return circuit
+            assert time.monotonic() < deadline, f"{agency}: circuit {circuit}"
+            time.sleep(0.1)
+
+    def registry_requests(self, agency: str) -> int:
+        """Requests the agency's registry has served (its ``/_admin/stats``; admin calls excluded)."""
+        from connectors.registry_adapters import build_adapter
+
+        adapter = build_adapter(agency, self.settings)
+        r = httpx.get(
+            f"{self.settings.registry_url(agency)}/_admin/stats", headers=adapter.auth_headers(), timeout=5
+        )
+        assert r.status_code == 200, r.text
+        return int(r.json()["requests"])
 
 
 @pytest.fixture(scope="session")
@@ -260,6 +295,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_INQUIRY_SLA_SECONDS": str(SLA_SECONDS),
         "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
         "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
+        "HUB_CIRCUIT_RESET_SECONDS": str(CIRCUIT_RESET_SECONDS),
     }
     for var in (
         "HUB_KAFKA_BOOTSTRAP",

@@ -126,6 +126,9 @@ def _transposed(number: str) -> str:
 
 SLIP_ID = _transposed(SLIP_DEBTOR["id_number"])
 SLIP_ACCOUNT = "6222020200800000007"
+# a freeze that must outlast a bank outage (test_outage_resilience.py)
+OUTAGE_DEBTOR = person("蒋立新", "42010619810606128")
+OUTAGE_ACCOUNT = "6216600100800000011"
 
 
 def control_fixture_lines() -> list[dict[str, Any]]:
@@ -196,6 +199,13 @@ def control_fixture_lines() -> list[dict[str, Any]]:
         {"registry": bank, "owner": CAP_DEBTOR, "asset": {"kind": "deposit", "ref": ref, "value": "80000.00"}}
         for bank, ref in CAP_ACCOUNTS.items()
     ]
+    lines.append(
+        {
+            "registry": "bank:boc",
+            "owner": OUTAGE_DEBTOR,
+            "asset": {"kind": "deposit", "ref": OUTAGE_ACCOUNT, "value": "20000.00"},
+        }
+    )
     return lines
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from hub.clock import set_clock_offset
 
+from .complete import found
 from .conftest import REMINDER_DAYS, HubClient
 from .planted import (
     EXPIRY_ACCOUNT,
@@ -90,7 +91,7 @@ def test_a_waiting_freeze_secures_nothing_and_is_promoted_when_the_one_ahead_lap
     """Another court's freeze (outside the hub) holds the whole account and lapses in 65 days: the
     hub learns of the promotion by asking the bank when that freeze was due to end."""
     lapse = PROMOTE_AHEAD_REGISTERED_AT + dt.timedelta(days=365)
-    case_id, assets = hub.find_assets(PROMOTE_DEBTOR)  # owed 100,000.00 + costs 1,500.00
+    case_id, assets = found(hub, PROMOTE_DEBTOR)  # owed 100,000.00 + costs 1,500.00
     (ahead,) = assets[PROMOTE_HELD]["controls"]
     assert (ahead["court"], ahead["status"]) == ("court-x", "effective")
     assert dt.datetime.fromisoformat(ahead["expires_at"]) == lapse
@@ -129,7 +130,7 @@ def test_a_waiting_freeze_secures_nothing_and_is_promoted_when_the_one_ahead_lap
         assert (
             "38500.00" in excess["detail"] and f"release control {promoted['control_id']}" in excess["detail"]
         )
-        _, seen = hub.find_assets(PROMOTE_DEBTOR)
+        _, seen = found(hub, PROMOTE_DEBTOR)
         assert [(c["court"], c["status"]) for c in seen[PROMOTE_HELD]["controls"]] == [
             ("court-a", "effective"),
             ("court-x", "expired"),

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .complete import found
 from .conftest import HubClient
 from .planted import (
     LAPSE_ACCOUNT,
@@ -27,17 +28,6 @@ from .planted import (
 
 pytestmark = pytest.mark.integration
 SETTLED = {"effective", "waiting", "partial", "rejected", "failed"}
-
-
-def found(hub: HubClient, debtor: dict[str, str], **case: str) -> tuple[str, dict[str, Any]]:
-    """A case against ``debtor`` and its assets by registry ref, from an inquiry every agency answered
-    (an agency still warming up when the hub has just started is asked again by a new inquiry)."""
-    case_id = hub.create_case([debtor], **case)
-    for _ in range(3):
-        result = hub.wait_result(hub.inquire(case_id, debtor))
-        if result["status"] == "complete":
-            return case_id, {a["ref"]: a for a in result["assets"]}
-    raise AssertionError(f"no complete inquiry: {result['agencies']}")
 
 
 def field_errors(response: httpx.Response) -> list[dict[str, Any]]:

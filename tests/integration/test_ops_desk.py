@@ -93,6 +93,10 @@ def test_agencies_json_has_connector_stats_and_dead_letters(hub: HubClient, desk
     assert police["reachable"] is True
     assert police["requests"] >= 1
     assert {"in_flight", "answered", "circuit_open", "latency_ms", "dead_letters_recorded"} <= set(police)
+    assert police["circuit"]["state"] in {"closed", "open", "half_open"}
+    assert police["circuit"]["failure_threshold"] == hub.settings.circuit_failure_threshold
+    assert police["oldest_in_flight_seconds"] >= 0
+    assert police["controls"]["circuit"]["state"] == police["circuit"]["state"]  # one breaker per agency
     assert isinstance(body["dead_letters_total"], int)
 
 
@@ -115,6 +119,10 @@ def test_metrics_parse_and_carry_the_desk(hub: HubClient, desk: dict[str, Any]) 
         "hub_connector_registry_latency_seconds",
         "hub_connector_in_flight",
         "hub_connector_circuit_open",
+        "hub_connector_circuit_state",
+        "hub_connector_circuit_opened",
+        "hub_connector_circuit_refused",
+        "hub_connector_oldest_in_flight_seconds",
     ):
         assert name in families, name
     status = [s for s in families["hub_consumer_group_status"].samples if s.labels["group"] == "hub-streams"]
@@ -127,6 +135,11 @@ def test_metrics_parse_and_carry_the_desk(hub: HubClient, desk: dict[str, Any]) 
     ]
     assert sum(s.value for s in police) >= 1
     assert families["hub_connectors_metrics_up"].samples[0].value == 1
+    states = [s for s in families["hub_connector_circuit_state"].samples if s.labels["agency"] == "police"]
+    assert sorted(s.labels["state"] for s in states) == ["closed", "half_open", "open"]
+    assert sum(s.value for s in states) == 1  # one-hot
+    oldest = {s.labels["group"] for s in families["hub_connector_oldest_in_flight_seconds"].samples}
+    assert {"hub-connector-police", "hub-connector-police-controls"} <= oldest
 
 
 def test_hub_lag_json_cli(hub: HubClient, desk: dict[str, Any]) -> None:
@@ -182,6 +195,8 @@ def test_ops_page_renders_chart_and_statuses_in_chromium(hub: HubClient, desk: d
             assert len(points.split()) >= 2, points
             assert page.locator("[data-testid=partition-status]").count() >= 4
             assert page.locator("[data-testid=agency]").count() == len(hub.settings.agencies)
+            police = page.locator("[data-testid=agency][data-agency=police] [data-testid=circuit]")
+            assert police.get_attribute("data-state") in {"closed", "open", "half_open"}
             assert "recorded" in page.locator("#dl-total").inner_text()
 
             # remembered: a reload goes straight to the desk, and it keeps polling

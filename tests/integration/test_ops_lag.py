@@ -7,7 +7,12 @@ read what the sampler reported along the way:
 - ``ops-slow`` commits one more message every 0.25 s while 20 msg/s arrive → WARNING;
 - ``ops-caught`` consumes and commits everything → OK;
 - ``ops-stuck`` stays in the group and re-commits the same offset → STALLED (before ``stop_seconds``);
+- ``ops-nocommit`` reads but never commits: Kafka lists no offset for it, yet it is reported with its
+  lag counted from the log start, STALLED then STOPPED;
 - the time-lag estimate of ``ops-stopped`` against the true age of its oldest unconsumed message.
+
+And apart: a real connector runner stuck on its first request (the registry, a real HTTP server,
+never answers) is STALLED from the age of its oldest message in flight.
 """
 
 from __future__ import annotations
@@ -130,7 +135,12 @@ async def _run(bootstrap: str) -> Scenario:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()
     sampler = LagSampler(
-        bootstrap, interval=INTERVAL, window=WINDOW, stop_seconds=STOP_SECONDS, group_prefix="ops-"
+        bootstrap,
+        interval=INTERVAL,
+        window=WINDOW,
+        stop_seconds=STOP_SECONDS,
+        group_prefix="ops-",
+        group_topics={"ops-nocommit": [TOPIC]},
     )
     stop = asyncio.Event()
 
@@ -194,14 +204,24 @@ async def _run(bootstrap: str) -> Scenario:
         finally:
             await c.stop()
 
+    async def nocommit(deadline: list[float]) -> None:
+        c = _consumer(bootstrap, "ops-nocommit")
+        await _joined(c)
+        sc.first_commit_at["ops-nocommit"] = time.time()  # joined: it would have committed by now
+        try:
+            while time.time() < deadline[0]:
+                await c.getmany(timeout_ms=100)  # reads, never commits
+        finally:
+            await c.stop()
+
     sampler.start()
     background = [asyncio.create_task(produce()), asyncio.create_task(observe())]
     deadline = [time.time() + 60]
     try:
         groups = [stopped, slow, caught, stuck]
-        runs = [asyncio.create_task(g(deadline)) for g in groups]
+        runs = [asyncio.create_task(g(deadline)) for g in [*groups, nocommit]]
         # every group has joined and committed once: run the scenario for a fixed time from there
-        while len(sc.committed) < len(groups):
+        while len(sc.committed) < len(groups) or "ops-nocommit" not in sc.first_commit_at:
             await asyncio.sleep(0.1)
             if any(r.done() and r.exception() for r in runs):
                 break
@@ -301,3 +321,145 @@ def test_time_lag_estimate_matches_true_age(scenario: Scenario) -> None:
     print(f"time-lag estimate: {len(errors)} readings, worst error {worst:.3f} s")
     for true_age, estimate, err in errors:
         assert abs(err) <= max(TIME_LAG_TOLERANCE, 0.25 * true_age), (true_age, estimate)
+
+
+def test_group_without_a_commit_is_reported_from_the_log_start(scenario: Scenario) -> None:
+    g = scenario.last("ops-nocommit")
+    part = g["partitions"][0]
+    assert part["committed"] is None and part["lag_from"] == "log_start"
+    assert part["position"] == 0
+    assert part["lag"] == part["end"] > 100  # everything produced since the topic was created
+    statuses = scenario.statuses("ops-nocommit")
+    assert "STALLED" in statuses and statuses[-1] == "STOPPED", statuses
+    assert statuses.index("STALLED") < statuses.index("STOPPED")
+
+
+# ------------------------------------------------------------------ a connector stuck on its first request
+
+
+class HangingRegistry:
+    """A real HTTP server that holds every request until ``release()``, then answers 503."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.release_event = threading.Event()
+        self.calls = 0
+        registry = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                registry.calls += 1
+                registry.release_event.wait(60)
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_GET
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.release_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_connector_stuck_on_its_first_request_is_stalled_by_its_in_flight_age(bootstrap: str) -> None:
+    import datetime as dt
+
+    import httpx
+
+    from connectors.registry_adapters import build_adapter
+    from connectors.runtime import ConnectorRunner
+    from hub.kafka import create_topics, make_producer
+    from hub.settings import HubSettings
+    from schemas.codec import encode
+    from schemas.models import AgencyRequest, IdentifierForm, Party
+    from schemas.topics import agency_requests_topic
+
+    registry = HangingRegistry()
+    settings = HubSettings(
+        kafka_bootstrap=bootstrap,
+        partitions=1,
+        banks="icbc",
+        agency_urls={"police": registry.url},
+        connector_timeout_seconds=120,
+    )
+    topic = agency_requests_topic("police")
+    stall_after = 2.0
+
+    async def run() -> dict[str, Any]:
+        await create_topics(settings)
+        producer = make_producer(settings)
+        await producer.start()
+        client = httpx.AsyncClient(timeout=120)
+        runner = ConnectorRunner(
+            build_adapter("police", settings), settings, producer=producer, client=client
+        )
+
+        def in_flight() -> dict[str, dict[tuple[str, int], tuple[int, float]]]:
+            rows = runner.in_flight_report()
+            return {
+                runner.group_id: {(r["topic"], r["partition"]): (r["offset"], r["age_seconds"]) for r in rows}
+            }
+
+        # a window far longer than the test: only the in-flight age can make it STALLED
+        sampler = LagSampler(
+            bootstrap,
+            interval=INTERVAL,
+            window=1000,
+            stop_seconds=600,
+            groups={runner.group_id},
+            group_topics={runner.group_id: [topic]},
+            in_flight=in_flight,
+            in_flight_stall_seconds=stall_after,
+        )
+        task = asyncio.create_task(runner.run())
+        try:
+            await asyncio.wait_for(runner.assigned.wait(), 30)
+            subject = Party(name="赵德明", id_type="resident_id", id_number="110101198001010010")
+            request = AgencyRequest(
+                request_id="inq_stuck/police",
+                inquiry_id="inq_stuck",
+                case_id="case_stuck",
+                court_id="court-a",
+                agency="police",
+                subject=subject,
+                identifiers=[IdentifierForm(id_type="resident_id", id_number=subject.id_number)],
+                deadline=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10),
+                idempotency_key="stuck",
+            )
+            await producer.send_and_wait(topic, encode(request), key=b"inq_stuck")
+            sampler.start()
+            end = time.monotonic() + 60
+            while True:
+                snap = await asyncio.to_thread(sampler.snapshot)
+                group = next((g for g in snap["groups"] if g["group"] == runner.group_id), None)
+                if group is not None and group["status"] == "STALLED":
+                    return group
+                assert time.monotonic() < end, snap
+                await asyncio.sleep(0.2)
+        finally:
+            await asyncio.to_thread(sampler.stop)
+            registry.close()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            await client.aclose()
+            await producer.stop()
+
+    group = asyncio.run(run())
+    part = group["partitions"][0]
+    assert registry.calls >= 1, "the request reached the registry and hangs there"
+    assert part["committed"] is None and part["lag_from"] == "log_start" and part["lag"] == 1
+    assert part["oldest_in_flight"]["offset"] == 0
+    assert part["oldest_in_flight"]["age_seconds"] > stall_after
+    assert "in flight for" in part["reason"]

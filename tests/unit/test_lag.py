@@ -224,6 +224,8 @@ class FakeAdmin:
         self.tp = TopicPartition("t", 0)
         self.committed = 5
         self.end = 9
+        self.start = 0
+        self.partitions = 1
         self.fail = False
 
     def list_groups(self) -> list[dict[str, str]]:
@@ -237,9 +239,23 @@ class FakeAdmin:
         return {g: {self.tp: OffsetAndMetadata(self.committed, None, -1)} for g in group_specs}
 
     def list_partition_offsets(self, specs: dict[object, object]) -> dict[object, object]:
+        from kafka.admin import OffsetSpec
         from kafka.structs import OffsetAndTimestamp
 
-        return {tp: OffsetAndTimestamp(self.end, -1, 0) for tp in specs}
+        return {
+            tp: OffsetAndTimestamp(self.start if spec == OffsetSpec.EARLIEST else self.end, -1, 0)
+            for tp, spec in specs.items()
+        }
+
+    def describe_topics(self, topics: list[str]) -> list[dict[str, object]]:
+        return [
+            {
+                "name": t,
+                "error_code": 0,
+                "partitions": [{"partition_index": p} for p in range(self.partitions)],
+            }
+            for t in topics
+        ]
 
     def close(self) -> None:
         pass
@@ -264,3 +280,107 @@ def test_sampler_reads_hub_groups_and_turns_failures_into_error() -> None:
     admin.fail = False
     sampler.sample_once()
     assert sampler.snapshot()["groups"][0]["status"] != "ERROR"
+
+
+# ------------------------------------------------------------------ no blind spots
+
+
+def test_partition_without_commit_counts_from_the_log_start_and_stalls() -> None:
+    """A connector stuck on its first message: nothing committed, one message in the log."""
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    for t in range(4):
+        ev.observe(float(t), "hub-x", {TP: (None, 1)}, log_start={TP: 0})
+    part = ev.report(3.0)[0].partitions[0]
+    assert (part.committed, part.position, part.lag) == (None, 0, 1)
+    assert part.status is Status.STALLED, part.reason
+    assert "nothing committed" in part.reason
+    assert part.as_dict()["lag_from"] == "log_start"
+    ev.observe(20.0, "hub-x", {TP: (None, 1)}, log_start={TP: 0})
+    assert ev.report(20.0)[0].partitions[0].status is Status.STOPPED
+
+
+def test_partition_without_commit_and_without_log_start_is_reported_unknown() -> None:
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    ev.observe(0.0, "hub-x", {TP: (None, 4)})
+    part = ev.report(0.0)[0].partitions[0]
+    assert part.lag is None and part.status is Status.OK
+
+
+def test_end_offset_trailing_the_commit_is_raised_to_it() -> None:
+    """The embedded broker answered end 5 with 7 committed: lag 0, not negative, table monotonic."""
+    ev = LagEvaluator(window=3, stop_seconds=10)
+    ev.observe(0.0, "hub-x", {TP: (3, 5)})
+    ev.observe(1.0, "hub-x", {TP: (7, 5)})
+    part = ev.report(1.0)[0].partitions[0]
+    assert (part.end, part.lag, part.end_trailing) == (7, 0, True)
+    assert part.status is Status.OK
+    ev.observe(2.0, "hub-x", {TP: (7, 9)})
+    part = ev.report(2.0)[0].partitions[0]
+    assert (part.end, part.lag, part.end_trailing) == (9, 2, False)
+
+
+def test_message_in_flight_too_long_makes_the_partition_stalled() -> None:
+    ev = LagEvaluator(window=10, stop_seconds=600, in_flight_stall_seconds=30)
+    ev.observe(0.0, "hub-connector-police", {TP: (4, 5)}, in_flight={TP: (4, 12.0)})
+    part = ev.report(0.0)[0].partitions[0]
+    assert part.status is Status.OK  # warming up, 12 s in flight is within bounds
+    assert part.in_flight == (4, 12.0)
+    # the age keeps counting between samples: 12 s at the sample + 20 s since
+    part = ev.report(20.0)[0].partitions[0]
+    assert part.status is Status.STALLED
+    assert "offset 4 in flight for 32 s" in part.reason
+    assert ev.report(20.0)[0].status is Status.STALLED
+    # answered: nothing in flight any more
+    ev.observe(21.0, "hub-connector-police", {TP: (5, 5)}, in_flight={})
+    assert ev.report(21.0)[0].partitions[0].status is Status.OK
+
+
+def test_sampler_reports_uncommitted_partitions_floors_ends_and_reads_in_flight() -> None:
+    from kafka.structs import OffsetAndMetadata
+
+    from hub.lag_sampler import LagSampler
+
+    admin = FakeAdmin()
+    admin.partitions = 2  # "t" has a partition 1 nobody committed on
+    admin.start = 2
+    admin.end = 6  # ListOffsets trails: hub-streams committed 8 below
+    topics_seen: list[list[str]] = []
+    describe = admin.describe_topics
+
+    def describe_spy(topics: list[str]) -> list[dict[str, object]]:
+        topics_seen.append(sorted(topics))
+        return describe(topics)
+
+    admin.describe_topics = describe_spy  # type: ignore[method-assign]
+
+    def offsets(group_specs: dict[str, None]) -> dict[str, dict[object, object]]:
+        return {
+            "hub-streams": {admin.tp: OffsetAndMetadata(8, None, -1)},
+            "hub-connector-police": {},  # joined, never committed
+        }
+
+    admin.list_group_offsets = offsets  # type: ignore[assignment]
+    admin.list_groups = lambda: [{"group_id": "hub-streams"}, {"group_id": "hub-connector-police"}]  # type: ignore[method-assign]
+    sampler = LagSampler(
+        "x:1",
+        window=2,
+        admin_factory=lambda _: admin,
+        clock=lambda: 100.0,
+        group_topics={"hub-connector-police": ["t"]},
+        in_flight=lambda: {"hub-connector-police": {("t", 0): (2, 75.0)}},
+        in_flight_stall_seconds=60,
+    )
+    sampler.sample_once()
+    groups = {g["group"]: g for g in sampler.snapshot()["groups"]}
+    assert topics_seen == [["t"]]
+    streams = {p["partition"]: p for p in groups["hub-streams"]["partitions"]}
+    assert (streams[0]["committed"], streams[0]["end"], streams[0]["lag"]) == (8, 8, 0)
+    assert streams[0]["end_trailing"] is False  # floored by the sampler before the evaluator saw it
+    # partition 1 of the same topic: never committed, counted from the log start
+    assert (streams[1]["committed"], streams[1]["position"], streams[1]["lag"]) == (None, 2, 4)
+    assert streams[1]["lag_from"] == "log_start"
+    police = {p["partition"]: p for p in groups["hub-connector-police"]["partitions"]}
+    assert set(police) == {0, 1}, "a group with no commit at all is reported on its topic's partitions"
+    assert police[0]["lag"] == 6  # end floored at 8 (another group's commit) minus the log start 2
+    assert police[0]["status"] == "STALLED" and police[0]["oldest_in_flight"]["offset"] == 2
+    assert groups["hub-connector-police"]["status"] == "STALLED"

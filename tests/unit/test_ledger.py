@@ -337,7 +337,7 @@ def test_a_waiting_control_is_checked_when_the_one_ahead_ends_and_promoted_once(
     assert lg.apply_outcome(led, note, later) == []
 
 
-def test_excess_names_the_largest_control_when_none_alone_ends_it() -> None:
+def test_excess_names_the_largest_control_the_others_cover_without() -> None:
     led = lg.new_ledger(case(owed="1000.00", costs="0.00"))
     for i, amount in enumerate(("600.00", "400.00")):
         lg.accept_order(led, order(f"o{i}", "freeze", f"bank:icbc/deposit/A{i}", amount), T0)
@@ -345,7 +345,7 @@ def test_excess_names_the_largest_control_when_none_alone_ends_it() -> None:
             led, outcome(f"o{i}", "effective", f"k{i}", control_id=f"c{i}", amount_controlled=amount), T0
         )
     assert lg.excess_to_release(led) is None
-    led["cap"] = "100.00"  # e.g. most was paid: 900.00 in excess, no single control ends it
+    led["cap"] = "100.00"  # e.g. most was paid: 900.00 in excess; either freeze alone covers the rest
     excess, advised = lg.excess_to_release(led) or (None, None)
     assert excess == Decimal("900.00") and advised is not None and advised["order_id"] == "o0"
 
@@ -403,3 +403,21 @@ def test_an_equity_freeze_secures_the_stake_and_mirrors_the_capital_it_controls(
     )
     assert effective.order.amount_controlled == Decimal("300000.00")
     assert lg.secured(led) == Decimal("50000.00"), "the cap counts the stake's stated value"
+
+
+def test_an_indivisible_asset_allowed_beyond_the_cap_is_no_excess_when_promoted() -> None:
+    led = lg.new_ledger(case())
+    flat = order("s1", "seize", "real_estate/real_estate/F1", kind="real_estate", value="1200000.00")
+    lg.accept_order(led, flat, T0)  # nothing divisible found: allowed whole
+    lg.apply_outcome(led, outcome("s1", "waiting", "k1", action="seize", position=1, control_id="R1"), T0)
+    events = lg.apply_outcome(
+        led, outcome("s1", "effective", "R1/promoted", action="seize", control_id="R1", effective_at=T0), T0
+    )
+    assert [e.kind for e in events] == ["promoted"]
+    assert lg.excess_to_release(led) is None
+    # a deposit freeze that was waiting before the flat, promoted after it, is redundant: the flat
+    # alone covers what is owed, so that freeze is the one to release
+    led["orders"]["f1"] = {**led["orders"]["s1"], "order_id": "f1", "asset_id": "bank:icbc/deposit/A1"}
+    led["orders"]["f1"].update(action="freeze", kind="deposit", control_id="C1", reserved="1000.00")
+    excess, advised = lg.excess_to_release(led) or (None, None)
+    assert excess == Decimal("1099500.00") and advised is not None and advised["order_id"] == "f1"
