@@ -10,17 +10,26 @@ Why it looks the way it does: linkage must be tested against what registries rea
   collide: homonyms with different ids and birth dates. Some people even share name, birth date
   and region with another (only the sequence digits differ): the hardest negatives there are.
 - Every registry record keeps the owner *as that registry recorded them*. At most one hard case per
-  record, at these rates (``RATES``): a legacy 15-digit id (police, real estate and land; only for
-  people born 1900-1999), an organisation code in place of the credit code (company-owned records
-  outside police, with or without the hyphen), a name form the court would not type (inserted
-  space, full-width letters, ``()`` for ``（）``, another middle dot), an id with two adjacent
-  characters transposed (clerk error), and 有限公司 written for 有限责任公司 or back.
+  record, at these rates (``RATES``; how each is written: ``registries.hard_cases``): a legacy
+  15-digit id (police, real estate and land; only for people born 1900-1999), an organisation code
+  in place of the credit code (company-owned records outside police, with or without the hyphen),
+  a name form the court would not type (inserted space, full-width letters, ``()`` for ``（）``;
+  for minority names the separator typed otherwise or left out: ``minority_separator``; ``〇``
+  typed ``○ O 0 零``: ``ling_form``), an id with two adjacent characters transposed (clerk error),
+  有限公司 written for 有限责任公司 or back, no identifier at all (``missing_id``; for minority
+  names with another separator too: ``minority_no_id``; for companies with the other legal-form
+  spelling: ``suffix_no_id``), a placeholder identifier (all zeros or ones), an identifier typed
+  with full-width digits, spaces or hyphens (``id_spelling``), and for companies registered before
+  2016 their old 15-digit business registration number (``business_reg_no``).
+- A few companies hold a credit code really issued before 2016 that fails its check character
+  (``Company.check_override`` says so; a court registers them with that override): every record of
+  theirs carries it (``unchecked_code``).
 - Branches (分公司) have their own credit code and a name that contains the head office's name.
 - Some assets already carry controls by other courts, some with a waiting court behind.
 
 The ground truth (``Holding.truth_owner``) lives only here; no registry API returns it.
-``labelled_pairs`` turns it into (debtor as the court knows them, owner as recorded, same?) pairs
-for training and measuring identity linkage.
+``registries.labelled`` turns it into (debtor as the court knows them, owner as recorded, same?)
+pairs for training and measuring identity linkage.
 """
 
 from __future__ import annotations
@@ -30,16 +39,16 @@ import datetime as dt
 import gc
 import itertools
 import random
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
 from schemas.identifiers import IdType, org_code_check, resident_id_check, uscc_check
-from schemas.models import Party, RegistryOwner
+from schemas.models import Party
 
-from .records import Control, Holding, Household, Owner, normalise_name
+from . import hard_cases as hc
+from .records import Control, Holding, Household, Owner
 
 __all__ = [
     "AS_OF",
@@ -47,12 +56,9 @@ __all__ = [
     "LEGACY_ID_REGISTRIES",
     "RATES",
     "Company",
-    "LabelledPair",
     "Person",
     "Population",
     "generate",
-    "labelled_pair_kinds",
-    "labelled_pairs",
     "pick_people",
 ]
 
@@ -69,8 +75,16 @@ RATES = {
     "legacy_id": 0.03,
     "org_code": 0.03,
     "suffix_variant": 0.03,
+    "missing_id": 0.01,
+    "placeholder_id": 0.003,
+    "id_spelling": 0.01,
+    "business_reg_no": 0.03,  # of the records of companies registered before 2016
 }
 _CLONE_RATE = 0.005  # people sharing name, birth date and region with an earlier person
+_LING_RATE = 0.003  # people with 〇 in their name
+_UNCHECKED_RATE = 0.005  # companies whose issued credit code fails its check character
+_SPECIAL_NAME_FORM_RATE = 0.3  # records of names with a separator or 〇 written another way
+UNCHECKED_REASON = "issued before 2016 with a check character that GB 32100 does not give"
 _BRANCH_RATE = 0.08
 _MINORITY_RATE = 0.01
 _CONTROL_RATE = 0.05
@@ -122,7 +136,8 @@ _SURNAME_TABLE = """王71 李70 张67 刘54 陈45 杨31 黄22 赵21 吴20 周19 
 高11 罗10 郑9 梁9 谢8 宋7 唐7 许7 韩7 冯7 邓7 曹6 彭6 曾6 肖6 田5 董5 袁5 潘5 于5 蒋5 蔡5 余5 杜5 叶4 程4
 苏4 魏4 吕4 丁4 任4 沈4 姚4 卢4 姜4 崔3 钟3 谭3 陆3 汪3 范3 金3 石3 廖3 贾3 夏3 韦3 付3 方3 白3 邹3 孟3
 熊3 秦3 邱3 江3 尹3 薛2 闫2 段2 雷2 侯2 龙2 史2 陶2 黎2 贺2 顾2 毛2 郝2 龚2 邵2 万2 钱2 严2 覃2 武2 戴2
-莫2 孔2 向2 汤2 欧阳1 司马1 诸葛1 於1 上官1"""
+莫2 孔2 向2 汤2 欧阳1 司马1 诸葛1 於1 上官1
+甯1 昇1"""
 _SURNAMES = [w.rstrip("0123456789") for w in _SURNAME_TABLE.split()]
 _SURNAME_CUM = list(
     itertools.accumulate(int(w.lstrip(s)) for w, s in zip(_SURNAME_TABLE.split(), _SURNAMES, strict=True))
@@ -271,7 +286,6 @@ _VIN_VALUE = dict(
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _COURTS = ("court-420106", "court-420111", "court-420102", "court-420115", "court-110105", "court-440305")
 _MORTGAGEES = ("中国建设银行武汉分行", "中国工商银行武汉分行", "招商银行武汉分行", "武汉农村商业银行")
-_DOTS = "•・‧"
 
 
 @dataclass(slots=True)
@@ -294,6 +308,8 @@ class Company:
     registered_capital: Decimal
     parent: str | None = None  # the head office's key when this is a branch (分公司)
     shareholders: list[tuple[str, int]] = field(default_factory=list)  # (key, basis points)
+    business_reg_no: str | None = None  # registered before 2016: its old 15-digit number
+    check_override: str | None = None  # its issued credit code fails the check character: why
 
 
 @dataclass
@@ -318,8 +334,16 @@ class Population:
     def party(self, key: str) -> Party:
         """The entity as a court knows it: canonical name and identifier."""
         e = self._by_key[key]
-        id_type = IdType.resident_id if isinstance(e, Person) else IdType.uscc
-        return Party(name=e.name, id_type=id_type, id_number=_canonical_id(e))
+        if isinstance(e, Person):
+            return Party(name=e.name, id_type=IdType.resident_id, id_number=e.resident_id)
+        return Party(name=e.name, id_type=IdType.uscc, id_number=e.uscc, check_override=e.check_override)
+
+
+def _name_kind(name: str) -> str:
+    """The anomaly a name form of this name is: the separator, 〇, or other writing noise."""
+    if "·" in name:
+        return "minority_separator"
+    return "ling_form" if "〇" in name else "name_form"
 
 
 def _draw(rng: random.Random, cum_weights: Sequence[int]) -> int:
@@ -337,10 +361,6 @@ def _luhn(digits: str) -> str:
         d = int(c) * (2 if i % 2 == 0 else 1)
         total += d - 9 if d > 9 else d
     return str((10 - total % 10) % 10)
-
-
-def _fullwidth(text: str) -> str:
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 class _Generator:
@@ -372,6 +392,10 @@ class _Generator:
             elif u < _CLONE_RATE + _MINORITY_RATE:
                 name = f"{rng.choice(_MINORITY_GIVEN)}·{rng.choice(_MINORITY_FATHER)}"
                 born, region = dt.date.fromordinal(first + rng.randrange(span)), _URUMQI
+            elif u < _CLONE_RATE + _MINORITY_RATE + _LING_RATE:
+                given = rng.choice(_GIVEN_CHARS)
+                name = surnames[i] + ("〇" + given if rng.random() < 0.5 else given + "〇")
+                born, region = dt.date.fromordinal(first + rng.randrange(span)), regions[i]
             else:
                 name = surnames[i] + self._given_name()
                 born, region = dt.date.fromordinal(first + rng.randrange(span)), regions[i]
@@ -431,9 +455,13 @@ class _Generator:
                 name, parent_key = self._company_name(region), None
             names.add(name)
             capital = rng.choice(_CAPITALS)
-            company = Company(
-                f"C{i:06d}", name, self._uscc(region.code), region, self._address(region), capital, parent_key
-            )
+            code, check_override = self._uscc(region.code), None
+            if rng.random() < _UNCHECKED_RATE:
+                code, check_override = hc.unchecked_code(rng, region.code), UNCHECKED_REASON
+            company = Company(f"C{i:06d}", name, code, region, self._address(region), capital, parent_key)
+            company.check_override = check_override
+            if code[8:10] != "MA":  # organisation codes before MA: registered before 2016
+                company.business_reg_no = hc.business_reg_no(rng, region.code)
             if parent_key is None:
                 company.shareholders = self._shareholders(people, out)
             out.append(company)
@@ -484,65 +512,73 @@ class _Generator:
     # ------------------------------------------------------------ owners as recorded
 
     def _person_owner(self, p: Person, registry: str) -> tuple[Owner, str | None]:
-        u = self.rng.random()
+        rng = self.rng
+        u = rng.random()
         name, number, anomaly = p.name, p.resident_id, None
-        if u < RATES["transposed_id"]:
-            number, anomaly = self._transpose(number, 16), "transposed_id"
-        elif u < RATES["transposed_id"] + RATES["name_form"]:
-            name, anomaly = self._name_form(name), "name_form"
-        elif (
-            registry in LEGACY_ID_REGISTRIES
-            and 1900 <= p.birth_date.year <= 1999
-            and u < RATES["transposed_id"] + RATES["name_form"] + RATES["legacy_id"]
-        ):
-            number, anomaly = number[:6] + number[8:17], "legacy_id"
+        special = "·" in name or "〇" in name  # registries write these names otherwise far more often
+        t1 = RATES["transposed_id"]
+        t2 = t1 + (_SPECIAL_NAME_FORM_RATE if special else RATES["name_form"])
+        t3 = t2 + RATES["legacy_id"]
+        t4 = t3 + RATES["missing_id"]
+        t5 = t4 + RATES["placeholder_id"]
+        t6 = t5 + RATES["id_spelling"]
+        number_or_none: str | None = number
+        if u < t1:
+            number_or_none, anomaly = hc.transpose(rng, number, 16), "transposed_id"
+        elif u < t2:
+            name, anomaly = hc.name_form(rng, name), _name_kind(name)
+        elif u < t3:
+            if registry in LEGACY_ID_REGISTRIES and 1900 <= p.birth_date.year <= 1999:
+                number_or_none, anomaly = number[:6] + number[8:17], "legacy_id"
+        elif u < t4:
+            number_or_none, anomaly = None, "missing_id"
+            if "·" in name:
+                name, anomaly = hc.separator_form(rng, name), "minority_no_id"
+        elif u < t5:
+            number_or_none, anomaly = hc.placeholder(rng, 18), "placeholder_id"
+        elif u < t6:
+            number_or_none, anomaly = hc.id_spelling(rng, number), "id_spelling"
+        id_type = IdType.resident_id if number_or_none is not None else None
         if registry == "police":
-            return Owner(name, IdType.resident_id, number, p.birth_date, p.address), anomaly
-        return Owner(name, IdType.resident_id, number), anomaly
+            return Owner(name, id_type, number_or_none, p.birth_date, p.address), anomaly
+        return Owner(name, id_type, number_or_none), anomaly
 
     def _company_owner(self, c: Company, registry: str) -> tuple[Owner, str | None]:
-        u = self.rng.random()
-        name, id_type, number, anomaly = c.name, IdType.uscc, c.uscc, None
+        rng = self.rng
+        u = rng.random()
+        name, id_type, anomaly = c.name, IdType.uscc, None
+        number: str | None = c.uscc
+        if c.check_override is not None:  # its issued code, exactly as issued, everywhere
+            return Owner(name, id_type, number), "unchecked_code"
         t1 = RATES["transposed_id"]
         t2 = t1 + RATES["name_form"]
         t3 = t2 + RATES["org_code"]
         t4 = t3 + RATES["suffix_variant"]
+        t5 = t4 + RATES["missing_id"]
+        t6 = t5 + RATES["placeholder_id"]
+        t7 = t6 + RATES["id_spelling"]
+        t8 = t7 + RATES["business_reg_no"]
         if u < t1:
-            number, anomaly = self._transpose(number, 17), "transposed_id"
+            number, anomaly = hc.transpose(rng, c.uscc, 17), "transposed_id"
         elif u < t2:
-            name, anomaly = self._name_form(name), "name_form"
+            name, anomaly = hc.name_form(rng, name), "name_form"
         elif u < t3 and registry != "police":
-            org = number[8:17]
-            number = org if self.rng.random() < 0.5 else f"{org[:8]}-{org[8]}"
+            org = c.uscc[8:17]
+            number = org if rng.random() < 0.5 else f"{org[:8]}-{org[8]}"
             id_type, anomaly = IdType.org_code, "org_code"
-        elif u < t4 and (swapped := self._suffix_variant(name)) != name:
+        elif u < t4 and (swapped := hc.suffix_variant(name)) != name:
             name, anomaly = swapped, "suffix_variant"
-        return Owner(name, id_type, number), anomaly
-
-    def _transpose(self, number: str, last: int) -> str:
-        """Swap two adjacent, different characters among the first ``last`` (a clerk's slip)."""
-        spots = [i for i in range(last - 1) if number[i] != number[i + 1]]
-        i = self.rng.choice(spots)
-        return number[:i] + number[i + 1] + number[i] + number[i + 2 :]
-
-    def _name_form(self, name: str) -> str:
-        rng = self.rng
-        if "·" in name:
-            return name.replace("·", rng.choice(_DOTS))
-        if "（" in name:
-            return name.replace("（", "(").replace("）", ")")
-        if any("A" <= c <= "Z" for c in name):
-            return _fullwidth(name)
-        i = rng.randrange(1, len(name))
-        return name[:i] + rng.choice((" ", "\u3000")) + name[i:]
-
-    @staticmethod
-    def _suffix_variant(name: str) -> str:
-        if name.endswith("有限责任公司"):
-            return name.removesuffix("有限责任公司") + "有限公司"
-        if name.endswith("有限公司") and not name.endswith("股份有限公司"):
-            return name.removesuffix("有限公司") + "有限责任公司"
-        return name
+        elif t4 <= u < t5:
+            swapped = hc.suffix_variant(name)
+            number, anomaly = None, ("suffix_no_id" if swapped != name else "missing_id")
+            name = swapped
+        elif t5 <= u < t6:
+            number, anomaly = hc.placeholder(rng, 18), "placeholder_id"
+        elif t6 <= u < t7:
+            number, anomaly = hc.id_spelling(rng, c.uscc), "id_spelling"
+        elif t7 <= u < t8 and c.business_reg_no is not None:
+            id_type, number, anomaly = IdType.business_reg_no, c.business_reg_no, "business_reg_no"
+        return Owner(name, id_type if number is not None else None, number), anomaly
 
     # ------------------------------------------------------------ assets
 
@@ -769,102 +805,3 @@ def pick_people(pop: Population, n: int, *, seed: int = 0, with_assets: bool = T
     owners = {h.truth_owner for h in pop.holdings} if with_assets else None
     pool = [p for p in pop.people if owners is None or p.key in owners]
     return random.Random(seed).sample(pool, min(n, len(pool)))
-
-
-# ---------------------------------------------------------------- labelled pairs for linkage
-
-
-class LabelledPair(NamedTuple):
-    debtor: Party
-    owner: RegistryOwner
-    same: bool
-    kind: str  # the hard case (positives) or how the negative was chosen
-
-
-def _canonical_id(e: Person | Company) -> str:
-    return e.resident_id if isinstance(e, Person) else e.uscc
-
-
-def _as_registry_owner(o: Owner) -> RegistryOwner:
-    return RegistryOwner.model_construct(
-        name=o.name, id_type=o.id_type, id_number=o.id_number, birth_date=o.birth_date, address=o.address
-    )
-
-
-def labelled_pair_kinds(pop: Population, n: int, seed: int = 0) -> Iterator[LabelledPair]:
-    """``n`` labelled pairs, half true and half false, each with the kind of case it is.
-
-    Positives: half clean records, half hard cases (each kind equally often). Negatives: homonyms
-    (same name, another person; includes people sharing name, birth date and region), near-identical
-    ids (the next identifier in sorted order: same region and often birth date), same surname,
-    head office vs branch, and easy random others.
-    """
-    rng = random.Random(seed)
-    sources: list[Holding | Household] = [*pop.households, *pop.holdings]
-    records = [(h.owner, h.truth_owner, h.anomaly) for h in sources if h.truth_owner]
-    by_truth: dict[str, list[int]] = defaultdict(list)
-    clean: list[int] = []
-    hard: dict[str, list[int]] = defaultdict(list)
-    for i, (_, truth, anomaly) in enumerate(records):
-        by_truth[truth].append(i)
-        (hard[anomaly] if anomaly else clean).append(i)
-    hard_kinds = sorted(hard)
-    keys = sorted(by_truth)
-    by_name: dict[str, list[str]] = defaultdict(list)
-    by_surname: dict[str, list[str]] = defaultdict(list)
-    for key in keys:
-        e = pop.entity(key)
-        by_name[normalise_name(e.name)].append(key)
-        if isinstance(e, Person):
-            by_surname[e.name[0]].append(key)
-    homonyms = [ks for ks in by_name.values() if len(ks) > 1]
-    ids = sorted((_canonical_id(pop.entity(k)), k) for k in keys)
-    branches = [
-        (c.parent, c.key) for c in pop.companies if c.parent and c.key in by_truth and c.parent in by_truth
-    ]
-    parties: dict[str, Party] = {}
-
-    def party(key: str) -> Party:
-        if key not in parties:
-            parties[key] = pop.party(key)
-        return parties[key]
-
-    def record_of(key: str) -> RegistryOwner:
-        return _as_registry_owner(records[rng.choice(by_truth[key])][0])
-
-    def negative() -> tuple[str, str, str]:
-        u = rng.random()
-        if u < 0.35 and homonyms:
-            a, b = rng.sample(rng.choice(homonyms), 2)
-            return a, b, "homonym"
-        if u < 0.55:
-            i = rng.randrange(len(ids) - 1)
-            a, b = ids[i][1], ids[i + 1][1]
-            return (a, b, "near_id") if rng.random() < 0.5 else (b, a, "near_id")
-        if u < 0.7:
-            a = rng.choice(keys)
-            group = by_surname.get(pop.entity(a).name[0], [])
-            if len(group) > 1:
-                b = rng.choice(group)
-                if b != a:
-                    return a, b, "same_surname"
-        if u < 0.75 and branches:
-            head, branch = rng.choice(branches)
-            return (head, branch, "branch") if rng.random() < 0.5 else (branch, head, "branch")
-        a, b = rng.sample(keys, 2)
-        return a, b, "random"
-
-    for _ in range(n):
-        if rng.random() < 0.5:
-            pool = hard[rng.choice(hard_kinds)] if hard_kinds and rng.random() < 0.5 else clean
-            owner, truth, anomaly = records[rng.choice(pool)]
-            yield LabelledPair(party(truth), _as_registry_owner(owner), True, anomaly or "clean")
-        else:
-            a, b, kind = negative()
-            yield LabelledPair(party(a), record_of(b), False, kind)
-
-
-def labelled_pairs(pop: Population, n: int, seed: int = 0) -> Iterator[tuple[Party, RegistryOwner, bool]]:
-    """(debtor as the court knows them, owner as a registry recorded them, is the same entity)."""
-    for pair in labelled_pair_kinds(pop, n, seed):
-        yield pair.debtor, pair.owner, pair.same

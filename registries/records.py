@@ -8,21 +8,24 @@ connectors turn those into the schemas' models.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from schemas.names import search_key
 
 __all__ = ["Control", "Holding", "Household", "Owner", "normalise_name"]
 
 
 def normalise_name(name: str) -> str:
-    """A registry's own light normalisation: NFKC (full-width forms, ``（）``) and no whitespace.
+    """The key a registry's name search compares: how real registries fold a name they look up.
 
-    Deliberately light: middle-dot variants and 有限公司/有限责任公司 stay different, as they do
-    in real registries' exact-name lookups; linkage downstream deals with those.
+    NFKC (full-width forms, ``（）``), no whitespace, the minority-name separator in any of its
+    typed forms dropped (``买买提．吐尔逊``, ``买买提・吐尔逊`` and ``买买提吐尔逊`` are one key), ``〇``
+    in its typed forms, and ``有限责任公司`` = ``有限公司``; no traditional -> simplified conversion
+    (:func:`schemas.names.search_key`). The records themselves keep the name as recorded.
     """
-    return "".join(unicodedata.normalize("NFKC", name).split())
+    return search_key(name)
 
 
 @dataclass(slots=True)

@@ -2,9 +2,11 @@
 
 Search semantics, shared by every registry (each module's docstring repeats its own field names):
 a record is found when its *recorded* id number equals any identifier form sent (compared after
-stripping and upper-casing, ignoring the id type: registries key on the number), or when its
-recorded name equals the sent name after the registry's light normalisation (NFKC, whitespace
-removed). So homonyms, legacy-keyed and organisation-code-keyed records all come back; deciding
+cleaning: full-width forms, spaces and hyphens, case; ignoring the id type: registries key on the
+number), or when its recorded name equals the sent name after the folding real registries apply
+to a name search (``records.normalise_name``: NFKC, whitespace and the minority-name separator in
+any typed form removed, ``〇`` in its typed forms, 有限责任公司 = 有限公司). So homonyms,
+differently spelt names, legacy-keyed and organisation-code-keyed records all come back; deciding
 which are really the debtor's is linkage's job downstream, not the registry's.
 """
 
@@ -15,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
+
+from schemas.identifiers import clean_identifier
 
 from .controls import ControlRegister
 from .population import Population
@@ -37,13 +41,13 @@ class _OwnerIndex(Generic[_T]):
         self._by_name: dict[str, list[int]] = defaultdict(list)
         for i, item in enumerate(self.items):
             if item.owner.id_number:
-                self._by_id[item.owner.id_number.strip().upper()].append(i)
+                self._by_id[clean_identifier(item.owner.id_number)].append(i)
             self._by_name[normalise_name(item.owner.name)].append(i)
 
     def search(self, id_numbers: Iterable[str], name: str | None) -> list[_T]:
         hits: set[int] = set()
         for number in id_numbers:
-            hits.update(self._by_id.get(number.strip().upper(), ()))
+            hits.update(self._by_id.get(clean_identifier(number), ()))
         if name and (key := normalise_name(name)):
             hits.update(self._by_name.get(key, ()))
         return [self.items[i] for i in sorted(hits)]  # registry order: stable across pages

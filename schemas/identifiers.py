@@ -9,7 +9,17 @@ character mismatch, impossible birth date. Pydantic turns that message into the 
 - unified social credit code (USCC): 18 characters from ``USCC_ALPHABET``.
 - organisation code: 8 characters + check, written with or without a hyphen; characters 9-17 of
   a USCC.
-- business registration number: 15 digits, ISO 7064 MOD 11,10.
+- business registration number: 15 digits, ISO 7064 MOD 11,10 (an identifier type of its own: a
+  company known by one links by equality, never through its credit code).
+
+Before validation a number is *cleaned* as python-stdnum cleans one (``stdnum.util.clean``):
+full-width digits, letters and hyphens become ASCII, spaces and hyphens are dropped
+(``３２０１０２…`` and ``91 110000 600037341L`` are accepted, not refused). A placeholder (one
+character repeated, such as all zeros or all ones) means "unknown" and is never an identifier.
+
+A check-character failure raises :class:`CheckCharacterError`. Some credit codes really issued
+before 2016 fail their check; ``canonical_identifier(..., check=False)`` accepts those (every other
+rule still applies) for a debtor a court registers with an explicit override.
 """
 
 from __future__ import annotations
@@ -18,8 +28,11 @@ import datetime as dt
 import operator
 from enum import StrEnum
 
+from stdnum.util import clean as _stdnum_clean
+
 __all__ = [
     "USCC_ALPHABET",
+    "CheckCharacterError",
     "IdType",
     "IdentifierError",
     "business_reg_check",
@@ -28,7 +41,9 @@ __all__ = [
     "canonical_org_code",
     "canonical_resident_id",
     "canonical_uscc",
+    "clean_identifier",
     "identifier_variants",
+    "is_placeholder",
     "legacy_resident_id",
     "org_code_check",
     "org_code_from_uscc",
@@ -48,6 +63,10 @@ class IdentifierError(ValueError):
     """An identifier that cannot be valid; the message says why."""
 
 
+class CheckCharacterError(IdentifierError):
+    """Well formed, but the check character does not fit (``check character mismatch: ...``)."""
+
+
 _RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RID_ZERO = ord("0") * sum(_RID_WEIGHTS)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -58,10 +77,33 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _clean(value: str) -> str:
+# full-width Latin letters (U+FF21-FF3A, U+FF41-FF5A): stdnum's clean folds digits and dashes only
+_FULLWIDTH_LETTERS = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for r in ((0xFF21, 0xFF3B), (0xFF41, 0xFF5B)) for c in range(*r)}
+)
+
+
+def clean_identifier(value: str) -> str:
+    """The number without the spelling noise people type: ``"９１ 110000-600037341l"`` ->
+    ``"91110000600037341L"`` (full-width forms to ASCII, spaces and hyphens removed, upper case)."""
     if not isinstance(value, str):
         raise IdentifierError("must be a string")
-    return value.strip().upper()
+    if value.isascii() and value.isalnum():  # the common case, kept cheap for linkage
+        return value.upper()
+    return _stdnum_clean(value, " -").translate(_FULLWIDTH_LETTERS).strip().upper()
+
+
+def is_placeholder(cleaned: str) -> bool:
+    """Whether a cleaned number is a placeholder for "unknown": one character repeated (all zeros,
+    all ones, ...). Such a number is missing, not a contradiction."""
+    return bool(cleaned) and cleaned.count(cleaned[0]) == len(cleaned)
+
+
+def _clean(value: str) -> str:
+    v = clean_identifier(value)
+    if is_placeholder(v):
+        raise IdentifierError("a placeholder (one character repeated), not an identifier")
+    return v
 
 
 def _digits(value: str) -> bool:
@@ -104,7 +146,7 @@ def canonical_resident_id(value: str, *, today: dt.date | None = None) -> str:
         raise IdentifierError(f"impossible birth date {v[6:14]}")
     expected = resident_id_check(v[:17])
     if v[17] != expected:
-        raise IdentifierError(f"check character mismatch: got {v[17]}, expected {expected}")
+        raise CheckCharacterError(f"check character mismatch: got {v[17]}, expected {expected}")
     return v
 
 
@@ -135,10 +177,10 @@ def canonical_uscc(value: str) -> str:
         raise IdentifierError("bad character: characters 3-8 (region code) must be digits")
     expected = uscc_check(v[:17])
     if v[17] != expected:
-        raise IdentifierError(f"check character mismatch: got {v[17]}, expected {expected}")
+        raise CheckCharacterError(f"check character mismatch: got {v[17]}, expected {expected}")
     org = v[8:17]
     if org[8] != org_code_check(org[:8]):
-        raise IdentifierError("embedded organisation code (characters 9-17) has a wrong check character")
+        raise CheckCharacterError("embedded organisation code (characters 9-17) has a wrong check character")
     return v
 
 
@@ -162,7 +204,7 @@ def canonical_org_code(value: str) -> str:
         raise IdentifierError("bad character: the check character must be a digit or X")
     expected = org_code_check(v[:8])
     if v[8] != expected:
-        raise IdentifierError(f"check character mismatch: got {v[8]}, expected {expected}")
+        raise CheckCharacterError(f"check character mismatch: got {v[8]}, expected {expected}")
     return v
 
 
@@ -191,7 +233,7 @@ def canonical_business_reg_no(value: str) -> str:
     if not _digits(v):
         raise IdentifierError("bad character: digits only")
     if not _mod11_10_valid(v):
-        raise IdentifierError(f"check character mismatch: expected {business_reg_check(v[:14])}")
+        raise CheckCharacterError(f"check character mismatch: expected {business_reg_check(v[:14])}")
     return v
 
 
@@ -203,17 +245,31 @@ _CANONICAL = {
 }
 
 
-def canonical_identifier(id_type: str, value: str) -> str:
-    return _CANONICAL[IdType(id_type)](value)
+def canonical_identifier(id_type: str, value: str, *, check: bool = True) -> str:
+    """The canonical form of ``value`` as an ``id_type``; raises :class:`IdentifierError` (a
+    ``ValueError``: unknown type, bad length or character, impossible birth date, placeholder) or,
+    with ``check=True``, :class:`CheckCharacterError`. ``check=False`` returns a number whose only
+    fault is its check character cleaned but otherwise as given (an issued code recorded with an
+    override)."""
+    canonical = _CANONICAL[IdType(id_type)]
+    try:
+        return canonical(value)
+    except CheckCharacterError:
+        if check:
+            raise
+        return _clean(value)
 
 
-def identifier_variants(id_type: str, canonical: str) -> list[tuple[str, str]]:
+def identifier_variants(id_type: str, canonical: str, *, exact_only: bool = False) -> list[tuple[str, str]]:
     """Forms under which a registry may have recorded this identifier, canonical first.
 
     A resident id born before 2000 may sit in old records as its 15-digit legacy number; a
-    company's credit code may sit as its organisation code (in either spelling).
+    company's credit code may sit as its organisation code (in either spelling). ``exact_only``
+    (a code registered with a check override, which links by exact equality only): just the code.
     """
     out = [(id_type, canonical)]
+    if exact_only:
+        return out
     if id_type == IdType.resident_id and canonical[6:8] == "19":
         out.append((id_type, canonical[:6] + canonical[8:17]))
     if id_type == IdType.uscc:

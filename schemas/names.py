@@ -4,14 +4,19 @@
    differences of *writing*, never of *name*: Unicode NFKC (full-width letters and digits,
    ``（）``, the ideographic space), all whitespace, invisible format characters (zero-width
    space, byte-order mark), the brackets NFKC leaves alone (``【】`` -> ``[]``,
-   ``〔〕`` -> ``()``), the middle-dot variants in minority and foreign names
-   (``·•・‧`` -> ``·``) and Latin letter case.
+   ``〔〕`` -> ``()``), Latin letter case, and the separator of minority and foreign names, which
+   is typed as ``·`` U+00B7, ``・`` U+30FB, ``･`` U+FF65, ``•`` U+2022, ``‧`` U+2027, ``．`` U+FF0E,
+   ``.``, ``ㆍ`` U+318D, a hyphen, a space or nothing at all: every form is dropped, so
+   ``买买提·吐尔逊``, ``买买提．吐尔逊`` and ``买买提吐尔逊`` are one name. ``〇`` typed as ``○``,
+   ``◯``, ``零``, or as a Latin ``O`` / digit ``0`` standing among Chinese characters, is ``〇``.
 2. :func:`name_variant_key` - a weaker *variant* level: traditional characters converted to
    simplified. Two names equal here but not at level 1 are the same name written in another
    script, which is weaker evidence (the conversion is many-to-one, so distinct traditional
    names can collide). Conversion is one-way: simplified -> traditional is ambiguous and would
-   invent differences. Surnames that the conversion would wrongly merge (``於`` is a surname
-   distinct from ``于``; ``乾`` from ``干``) keep their character in a person's surname position.
+   invent differences. A person's surname keeps its character when that character is itself a
+   standard character of simplified writing (:data:`SURNAME_EXCEPTIONS`: ``甯`` is not ``宁``,
+   ``昇`` is not ``升``, ``於`` is not ``于``, ``乾`` is not ``干``): every character of the
+   maintained 通用规范汉字表 (2013) that OpenCC's t2s tables would rewrite.
 3. :func:`org_form_key` - the variant key with equivalent legal forms unified
    (``有限责任公司`` == ``有限公司``). ``股份有限公司`` is a different form and stays different: a
    company may convert and keep its credit code, so a form difference is weak evidence, not a veto.
@@ -27,6 +32,7 @@ only handed to it when it contains a character the dictionaries would change, an
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from importlib.resources import files
@@ -41,11 +47,8 @@ __all__ = [
     "name_variant_key",
     "normalize_name",
     "org_form_key",
+    "search_key",
 ]
-
-#: Traditional characters that are also distinct surnames in simplified writing; in the surname
-#: position they are kept instead of converted (於 is not 于, 乾 is not 干).
-SURNAME_EXCEPTIONS = frozenset("於乾")
 
 #: Endings that make an organisation a branch, which has its own code and is not its parent.
 BRANCH_SUFFIXES = ("分公司", "分行", "支行", "分理处", "分厂", "分店", "办事处")
@@ -53,17 +56,20 @@ BRANCH_SUFFIXES = ("分公司", "分行", "支行", "分理处", "分厂", "分�
 #: Legal-form spellings that denote the same form, mapped to one (longest first).
 _EQUIVALENT_FORMS = (("有限责任公司", "有限公司"),)
 
+#: How the separator inside a minority or foreign name is typed (after NFKC: ``．`` U+FF0E and
+#: ``․`` U+2024 are ``.``, ``･`` U+FF65 is ``・``, ``－`` U+FF0D is ``-``, ``ㆍ`` U+318D is U+119E).
+NAME_SEPARATORS = "·\u0387•・‧∙⋅.ㆍ\u119e\u2e31\u30fb。-\u2010\u2011\u2012\u2013\u2014\u2015"
+
 _FOLD = str.maketrans(
     {
         "【": "[",
         "】": "]",
         "〔": "(",
         "〕": ")",
-        "•": "·",  # U+2022 bullet
-        "・": "·",  # U+30FB katakana middle dot (NFKC target of half-width U+FF65)
-        "‧": "·",  # U+2027 hyphenation point
-        "∙": "·",  # U+2219 bullet operator
-        "⋅": "·",  # U+22C5 dot operator
+        **dict.fromkeys(NAME_SEPARATORS),
+        "○": "〇",  # U+25CB white circle
+        "◯": "〇",  # U+25EF large circle
+        "零": "〇",
         # invisible format characters pasted along with names: soft hyphen, zero-width space and
         # joiners, direction marks and embeddings, word joiner, byte-order mark
         **dict.fromkeys(["\u00ad", *map(chr, range(0x200B, 0x2010)), *map(chr, range(0x202A, 0x202F))]),
@@ -72,6 +78,10 @@ _FOLD = str.maketrans(
 )
 
 _T2S = opencc.OpenCC("t2s")
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3007"
+# a run of Latin O or digit 0 with no Latin letter or digit beside it, next to a Chinese character
+_LING = re.compile(rf"(?<=[{_CJK}])[O0]+(?![A-Z0-9])|(?<![A-Z0-9])[O0]+(?=[{_CJK}])")
 
 
 def _chars_t2s_changes() -> frozenset[str]:
@@ -93,10 +103,25 @@ def _chars_t2s_changes() -> frozenset[str]:
 _CONVERTIBLE = _chars_t2s_changes()
 
 
+def _general_standard_characters() -> frozenset[str]:
+    """The 8,105 characters of the 通用规范汉字表 (2013), shipped in ``schemas/data``."""
+    text = (files("schemas") / "data" / "general_standard_characters.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+#: Characters that OpenCC's t2s would rewrite but that are standard characters of simplified
+#: writing in their own right (so distinct surnames): 甯 (not 宁), 昇 (not 升), 於 (not 于),
+#: 乾 (not 干), 陞, 釐, 徵, ... In a person's surname position they are kept, not converted.
+SURNAME_EXCEPTIONS = _CONVERTIBLE & _general_standard_characters()
+
+
 @lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """Fold writing differences that never distinguish two names (level 1)."""
-    return "".join(unicodedata.normalize("NFKC", name).translate(_FOLD).upper().split())
+    folded = "".join(unicodedata.normalize("NFKC", name).translate(_FOLD).upper().split())
+    if "O" in folded or "0" in folded:
+        folded = _LING.sub(lambda m: "〇" * len(m.group()), folded)
+    return folded
 
 
 @lru_cache(maxsize=65536)
@@ -119,6 +144,16 @@ def name_variant_key(name: str, *, person: bool = True) -> str:
 def org_form_key(name: str) -> str:
     """The variant key with equivalent legal forms unified (level 3; organisations only)."""
     key = name_variant_key(name, person=False)
+    for spelling, form in _EQUIVALENT_FORMS:
+        key = key.replace(spelling, form)
+    return key
+
+
+@lru_cache(maxsize=65536)
+def search_key(name: str) -> str:
+    """How a registry's name search folds a name: level 1 with equivalent legal forms unified, no
+    script conversion (``买买提．吐尔逊`` finds ``买买提·吐尔逊``; ``…有限公司`` finds ``…有限责任公司``)."""
+    key = normalize_name(name)
     for spelling, form in _EQUIVALENT_FORMS:
         key = key.replace(spelling, form)
     return key

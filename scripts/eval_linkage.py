@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registries.population import Population, generate, labelled_pair_kinds
+from registries.labelled import labelled_pair_kinds
+from registries.population import Population, generate
 from registries.records import Holding, Household
 from streams.linkage import LinkageConfig, link
 

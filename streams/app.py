@@ -240,7 +240,9 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
     await inquiry_opened.send(key=key, value=encode(opened))
     forms = [
         IdentifierForm(id_type=t, id_number=n)
-        for t, n in identifier_variants(debtor.id_type, debtor.id_number)
+        for t, n in identifier_variants(
+            debtor.id_type, debtor.id_number, exact_only=debtor.check_override is not None
+        )
     ]
     for agency in agencies:
         request = AgencyRequest(

@@ -13,9 +13,17 @@ hard rules bound it (:func:`_bounds`):
 
 - identifier equal (exactly, after legacy 15 -> 18 conversion, or as the organisation code inside
   the debtor's credit code) and name equal at any level => ``match``;
-- identifier equal but name only similar or different => the score decides, and a different name
-  is ``possible`` at most (about 1 in 11 double typing errors still passes a check character);
-- a *different valid* identifier => ``non_match`` whatever the name (a homonym is another person);
+- identifier equal and names that differ only in the legal form (a company converted from 有限公司
+  to 股份有限公司 keeps its code) => the score decides;
+- identifier equal under another name (…控股有限公司 for …有限公司, a sibling's name for a person)
+  => ``possible``, never more nor less: a judge decides (a clerk may have copied a relative's or a
+  group company's number, and about 1 in 11 double typing errors still passes a check character);
+- a *different valid* identifier of the same kind => ``non_match`` whatever the name (a homonym is
+  another person); an identifier of another kind (a 15-digit business registration number against
+  a credit code) cannot be compared and counts as missing;
+- a placeholder identifier (all zeros, all ones: one character repeated) counts as missing;
+- a debtor registered with a ``check_override`` (an issued code failing its check character) links
+  by exact equality of that code only: no organisation-code form, no one-edit nearness;
 - a branch (分公司) against its parent, or the reverse => ``non_match`` (its own entity: linked in the
   evidence, never merged);
 - identifier one adjacent transposition or one substitution away (and invalid as recorded), or
@@ -31,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -47,6 +54,8 @@ from schemas.identifiers import (
     canonical_org_code,
     canonical_resident_id,
     canonical_uscc,
+    clean_identifier,
+    is_placeholder,
 )
 from schemas.models import Evidence, Linkage, Party, RegistryOwner
 from schemas.names import branch_parent, is_branch, name_variant_key, normalize_name, org_form_key
@@ -59,6 +68,15 @@ _DECISIONS: tuple[Decision, ...] = ("non_match", "possible", "match")
 
 _ID_EQUIVALENT = frozenset({"exact", "legacy_equal", "org_code_equal"})
 _NAME_SAME = frozenset({"equal", "variant", "org_form"})
+# which identifiers can be compared at all: a person's, an organisation's code (credit code or the
+# organisation code inside it), an old business registration number
+_FAMILY: dict[str, str] = {
+    IdType.resident_id: "person",
+    IdType.uscc: "org",
+    IdType.org_code: "org",
+    IdType.business_reg_no: "business_reg",
+}
+_LEGAL_FORMS = ("股份有限公司", "有限公司")  # after org_form_key (有限责任公司 is 有限公司 there)
 
 
 class FieldLevel(BaseModel):
@@ -107,12 +125,14 @@ _DEFAULT_IDENTIFIER = _levels(
     substitution=(0.005, 1e-6),
     invalid=(0.005, 0.01),
     missing=(0.03, 0.03),
+    other_type=(0.02, 0.02),
     different=(0.001, 0.95),
 )
 _DEFAULT_NAME = _levels(
     equal=(0.90, 1e-3),
     variant=(0.04, 5e-4),
-    org_form=(0.03, 5e-4),
+    org_form=(0.03, 5e-5),
+    legal_form=(0.005, 1e-4),
     similar=(0.02, 0.01),
     different=(0.01, 0.99),
     branch=(1e-4, 1e-3),
@@ -125,17 +145,19 @@ class LinkageConfig(BaseModel):
     """Weights (as m/u pairs per outcome) and decision thresholds of the matcher.
 
     Default weights, in bits: identifier exact +29.7, legacy or organisation-code equal +21.5, one
-    edit away +12.3, invalid -1, missing 0, different -9.9; name equal +9.8, variant +6.3, legal-form
-    variant +5.9, similar +1, different -6.6; birth date consistent +13.2, contradicting -5.6.
+    edit away +12.3, invalid -1, missing or of another kind 0, different -9.9; name equal +9.8,
+    variant +6.3, legal-form spelling (有限责任公司 = 有限公司) +9.2, another legal form (股份有限公司)
+    +5.6, similar +1, different -6.6; birth date consistent +13.2, contradicting -5.6.
 
     The rules (:func:`_bounds`) fix most decisions; the thresholds decide the rest:
 
-    - ``match_threshold`` (20): an equal identifier with a name that is only *similar* (a company
-      converted to 股份有限公司 keeps its code) is a match when the score reaches it (>= 22.5 with
-      the defaults); identifier equal + a different name (~23 or less) is capped at ``possible``.
+    - ``match_threshold`` (20): an equal identifier with names differing only in the legal form (a
+      company converted to 股份有限公司 keeps its code) is a match when the score reaches it (35.3
+      with the defaults).
     - ``possible_threshold`` (8): whether a record without a usable identifier reaches a court at
-      all: an equal name does (9.8), a variant-level name alone does not (6.3) unless a birth date
-      supports it.
+      all: an equal name does (9.8), and so does a name differing only in how the legal form is
+      spelt (9.2: two companies' names may not differ only so), a variant-level name alone does not
+      (6.3) unless a birth date supports it.
     - ``name_similar_min`` (0.8): the normalised Indel similarity (``rapidfuzz``'s ratio / 100) from
       which two different names count as similar rather than different.
 
@@ -197,6 +219,8 @@ _DEFAULT_CONFIG = LinkageConfig()
 @dataclass(frozen=True, slots=True)
 class _Subject:
     is_person: bool
+    family: str  # which recorded identifiers can be compared with the debtor's (see _FAMILY)
+    exact_only: bool  # a code registered with a check override: exact equality only
     forms: dict[str, str]  # identifier forms a registry may hold -> outcome when found
     org_code: str | None  # for an organisation-code debtor: find it inside a record's credit code
     region: str | None  # a person's: an organisation's identifier region is its registrar's
@@ -210,16 +234,19 @@ class _Subject:
 
 
 @lru_cache(maxsize=65536)
-def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
+def _prepare(id_type: str, id_number: str, name: str, exact_only: bool = False) -> _Subject:
     """Everything about the debtor that every comparison needs, computed once per debtor."""
     forms = {id_number: "exact"}
     variant = name_variant_key(name, person=id_type == IdType.resident_id)
+    family = _FAMILY[IdType(id_type)]
     if id_type == IdType.resident_id:
-        if id_number[6:8] == "19":
+        if id_number[6:8] == "19" and not exact_only:
             forms[id_number[:6] + id_number[8:17]] = "legacy_equal"
         born = id_number[6:14]
         return _Subject(
             is_person=True,
+            family=family,
+            exact_only=exact_only,
             forms=forms,
             org_code=None,
             region=id_number[:6],
@@ -231,12 +258,14 @@ def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
             branch=False,
             parent=None,
         )
-    if id_type == IdType.uscc:
+    if id_type == IdType.uscc and not exact_only:
         forms[id_number[8:17]] = "org_code_equal"
     return _Subject(
         is_person=False,
+        family=family,
+        exact_only=exact_only,
         forms=forms,
-        org_code=id_number if id_type == IdType.org_code else None,
+        org_code=id_number if id_type == IdType.org_code and not exact_only else None,
         region=None,
         birth=None,
         birth_digits=None,
@@ -252,12 +281,9 @@ def _prepare(id_type: str, id_number: str, name: str) -> _Subject:
 
 
 def _clean_id(raw: str) -> str:
-    """The record's identifier without the spelling noise registries add (case, spaces, hyphen)."""
-    if raw.isalnum() and raw.isascii():
-        return raw.upper()
-    if not raw.isascii():
-        raw = unicodedata.normalize("NFKC", raw)
-    return "".join(raw.split()).replace("-", "").upper()
+    """The record's identifier without the spelling noise registries add (full-width forms, case,
+    spaces, hyphens): :func:`schemas.identifiers.clean_identifier`."""
+    return clean_identifier(raw)
 
 
 _CHECKS_BY_TYPE: dict[str, Callable[[str], str]] = {
@@ -306,13 +332,30 @@ def _one_edit(a: str, b: str) -> str | None:
     return None
 
 
+def _other_kind(family: str, id_type: str | None) -> bool:
+    """Whether the record's identifier is of a kind the debtor's cannot be compared with: an old
+    business registration number against a credit code or a resident id, or the reverse (the same
+    entity holds both). A person's id against a company's code is comparable: they differ."""
+    recorded = _FAMILY.get(id_type or "")
+    return recorded is not None and recorded != family and "business_reg" in (recorded, family)
+
+
 def _compare_identifier(s: _Subject, raw: str | None, id_type: str | None) -> tuple[str, str | None]:
     """(outcome, detail) of the record's identifier against the debtor's."""
-    if not raw or not (r := _clean_id(raw)):
+    if not raw:
         return "missing", "the record has no identifier"
+    r = raw.upper() if raw.isalnum() and raw.isascii() else _clean_id(raw)
     outcome = s.forms.get(r)
     if outcome is not None:
         return outcome, None
+    if not r or is_placeholder(r):  # never one of the debtor's forms: checked after them
+        return "missing", "the record's identifier is empty or a placeholder (one character repeated)"
+    if _other_kind(s.family, id_type):
+        return "other_type", "the record holds another kind of identifier: nothing to compare"
+    if s.exact_only:  # a code failing its check: nothing but equality can be trusted
+        if _is_valid(r, id_type):
+            return "different", "the record holds another valid identifier"
+        return "invalid", "the record's identifier is not the debtor's (registered with a check override)"
     if s.org_code is not None and len(r) == 18 and r[8:17] == s.org_code:
         try:
             canonical_uscc(r)
@@ -348,10 +391,21 @@ def _compare_name(s: _Subject, name: str, cfg: LinkageConfig) -> tuple[str, str 
     if owner_form and (branch_parent(name) == s.org_form or (s.parent and s.parent == owner_form)):
         relation = "a branch of the debtor" if not s.branch else "the parent of the debtor (a branch)"
         return "branch", f"{relation}: its own entity, linked, never merged"
+    if owner_form and (stem := _without_legal_form(owner_form)) and stem == _without_legal_form(s.org_form):
+        return "legal_form", "the same name in another legal form (有限公司 / 股份有限公司)"
     similarity = Indel.normalized_similarity(variant, s.variant)
     if similarity >= cfg.name_similar_min:
         return "similar", f"similarity {similarity:.2f}"
     return "different", f"similarity {similarity:.2f}"
+
+
+@lru_cache(maxsize=65536)
+def _without_legal_form(org_form: str) -> str | None:
+    """The name without its legal form (``华鑫贸易股份有限公司`` -> ``华鑫贸易``), or ``None``."""
+    for form in _LEGAL_FORMS:
+        if org_form.endswith(form):
+            return org_form[: -len(form)]
+    return None
 
 
 def _id_birth_and_region(raw: str) -> tuple[str | None, str | None]:
@@ -374,7 +428,9 @@ def _bounds(id_outcome: str, name_outcome: str, birth_outcome: str | None) -> tu
     if id_outcome in _ID_EQUIVALENT:
         if name_outcome in _NAME_SAME:
             return "match", "match"
-        return "non_match", ("possible" if name_outcome == "different" else "match")
+        if name_outcome == "legal_form":  # a company converted its legal form and kept its code
+            return "possible", "match"
+        return "possible", "possible"  # the same identifier under another name: a judge decides
     # near, missing or invalid identifier: a court must confirm
     if name_outcome not in _NAME_SAME or birth_outcome == "contradicting":
         return "non_match", "non_match"
@@ -423,7 +479,7 @@ def link(subject: Party, owner: RegistryOwner, config: LinkageConfig | None = No
     Evidence values are shared between results (see :class:`_EvidenceCache`): read them, do not
     mutate them.
     """
-    s = _prepare(subject.id_type, subject.id_number, subject.name)
+    s = _prepare(subject.id_type, subject.id_number, subject.name, subject.check_override is not None)
     cfg = config or _DEFAULT_CONFIG
     return _decide(s, owner, cfg, cfg.evidence)
 
@@ -432,7 +488,7 @@ def link_many(
     subject: Party, owners: Iterable[RegistryOwner], config: LinkageConfig | None = None
 ) -> list[Linkage]:
     """:func:`link` for every record of one debtor, preparing the debtor once."""
-    s = _prepare(subject.id_type, subject.id_number, subject.name)
+    s = _prepare(subject.id_type, subject.id_number, subject.name, subject.check_override is not None)
     cfg = config or _DEFAULT_CONFIG
     cache = cfg.evidence
     return [_decide(s, owner, cfg, cache) for owner in owners]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from schemas.identifiers import org_code_check, resident_id_check, uscc_check
+from schemas.identifiers import business_reg_check, org_code_check, resident_id_check, uscc_check
 
 
 def rid(first17: str) -> str:
@@ -82,6 +82,7 @@ def write_fixtures(path: Path) -> Path:
     )
     lines += control_fixture_lines()
     lines += issue8_fixture_lines(PROMOTE_AHEAD_REGISTERED_AT)
+    lines += linkage_fixture_lines()
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 
@@ -299,3 +300,99 @@ def issue8_fixture_lines(promote_registered_at: dt.datetime) -> list[dict[str, A
             "asset": {"kind": "deposit", "ref": STAKE_ACCOUNT, "value": "20000.00"},
         },
     ]
+
+
+# ---------------------------------------------------------------- identity linkage: issue-8 hard cases
+# records whose owner a registry wrote otherwise than the court does; each must reach the court
+# (``possible`` with its evidence, or ``match`` where the identifier agrees) or stay excluded
+def business_reg_no(first14: str) -> str:
+    return first14 + business_reg_check(first14)
+
+
+# 买买提·吐尔逊: records without an identifier under three other spellings of the separator, and
+# a namesake with another valid identifier (excluded and counted)
+MINORITY = person("买买提·吐尔逊", "65010219850312031")
+MINORITY_NAMESAKE_ID = rid("65010219900101052")
+MINORITY_RECORDS = {
+    "6222020200900000001": ("bank:icbc", "买买提．吐尔逊"),
+    "新A90001": ("police", "买买提吐尔逊"),
+    "650102-090-0001": ("land", "买买提・吐尔逊"),
+}
+MINORITY_NAMESAKE_ACCOUNT = "6217000010900000002"
+# 〇 written otherwise: O without an identifier, 0 with the identifier
+LING = person("李〇华", "42010619770707075")
+LING_NO_ID_ACCOUNT, LING_ID_ACCOUNT = "6222020200900000003", "6216600100900000004"
+# legal-form spelling only, no identifier; and a holding company's record under the debtor's code
+FORM_COMPANY = {
+    "name": "武汉华鑫精密机械有限公司",
+    "id_type": "uscc",
+    "id_number": uscc("91420100", "MA4KX8Q3"),
+}
+FORM_COMPANY_FLAT = "鄂(2021)武汉市不动产权第0900005号"
+HOLDING_ACCOUNT = "6222020200900000006"
+# the debtor's resident id under a sibling's name; a placeholder identifier under the debtor's name
+SIBLING_DEBTOR = person("钱建华", "42010619810808086")
+SIBLING_ACCOUNT, PLACEHOLDER_ACCOUNT = "6217000010900000007", "6216600100900000008"
+# a company the court knows by its old 15-digit business registration number
+OLD_COMPANY = {
+    "name": "武汉长江电机厂",
+    "id_type": "business_reg_no",
+    "id_number": business_reg_no("42010000012345"),
+}
+OLD_COMPANY_ACCOUNT = "6222020200900000009"
+# a credit code issued before 2016 that fails its check character (registered with an override)
+UNCHECKED_CODE = "91350203M0001QKT19"
+UNCHECKED_COMPANY = {
+    "name": "厦门鹭江贸易有限公司",
+    "id_type": "uscc",
+    "id_number": UNCHECKED_CODE,
+    "check_override": "issued in 2014 by the Xiamen registry; the certificate shows this code",
+}
+UNCHECKED_ACCOUNT = "6222020200900000010"
+
+
+def linkage_fixture_lines() -> list[dict[str, Any]]:
+    def deposit(registry: str, owner: dict[str, Any], ref: str, value: str = "10000.00") -> dict[str, Any]:
+        return {
+            "registry": registry,
+            "owner": owner,
+            "asset": {"kind": "deposit", "ref": ref, "value": value},
+        }
+
+    kinds = {"bank:icbc": "deposit", "police": "vehicle", "land": "land_use_right"}
+    lines: list[dict[str, Any]] = [
+        {
+            "registry": registry,
+            "owner": {"name": name},
+            "asset": {"kind": kinds[registry], "ref": ref, "value": "50000.00"},
+        }
+        for ref, (registry, name) in MINORITY_RECORDS.items()
+    ]
+    lines += [
+        deposit(
+            "bank:ccb",
+            {"name": MINORITY["name"], "id_type": "resident_id", "id_number": MINORITY_NAMESAKE_ID},
+            MINORITY_NAMESAKE_ACCOUNT,
+        ),
+        deposit("bank:icbc", {"name": "李O华"}, LING_NO_ID_ACCOUNT),
+        deposit("bank:boc", {**LING, "name": "李0华"}, LING_ID_ACCOUNT),
+        {
+            "registry": "real_estate",
+            "owner": {"name": "武汉华鑫精密机械有限责任公司"},
+            "asset": {"kind": "real_estate", "ref": FORM_COMPANY_FLAT, "value": "3000000.00"},
+        },
+        deposit("bank:icbc", {**FORM_COMPANY, "name": "武汉华鑫精密机械控股有限公司"}, HOLDING_ACCOUNT),
+        deposit("bank:ccb", {**SIBLING_DEBTOR, "name": "钱建国"}, SIBLING_ACCOUNT),
+        deposit(
+            "bank:boc",
+            {"name": SIBLING_DEBTOR["name"], "id_type": "resident_id", "id_number": "000000000000000000"},
+            PLACEHOLDER_ACCOUNT,
+        ),
+        deposit("bank:icbc", OLD_COMPANY, OLD_COMPANY_ACCOUNT),
+        deposit(
+            "bank:icbc",
+            {k: v for k, v in UNCHECKED_COMPANY.items() if k != "check_override"},
+            UNCHECKED_ACCOUNT,
+        ),
+    ]
+    return lines

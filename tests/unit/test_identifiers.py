@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from schemas.identifiers import (
     USCC_ALPHABET,
+    CheckCharacterError,
     IdentifierError,
     IdType,
     business_reg_check,
@@ -18,7 +19,9 @@ from schemas.identifiers import (
     canonical_org_code,
     canonical_resident_id,
     canonical_uscc,
+    clean_identifier,
     identifier_variants,
+    is_placeholder,
     legacy_resident_id,
     org_code_check,
     org_code_from_uscc,
@@ -45,6 +48,10 @@ def _rid(first17: str) -> str:
         ("32010219901002932x", "32010219901002932X"),  # lower-case x accepted, stored upper
         (" 110101198001010010 ", "110101198001010010"),
         ("110101800101001", "110101198001010010"),  # legacy 15-digit number
+        ("１１0101198001010010", "110101198001010010"),  # full-width digits are cleaned, as in stdnum
+        ("３２０１０２１９９０１００２９３２Ｘ", "32010219901002932X"),
+        ("110101 19800101 0010", "110101198001010010"),
+        ("110101-19800101-001-0", "110101198001010010"),
     ],
 )
 def test_resident_id_valid(raw: str, canonical: str) -> None:
@@ -61,7 +68,6 @@ def test_resident_id_valid(raw: str, canonical: str) -> None:
         ("11010119800101001A", "bad character"),  # check neither digit nor X
         ("1101011980010A0010", "bad character"),
         ("11010180010100A", "bad character"),  # legacy with a letter
-        ("１１0101198001010010", "bad character"),  # full-width digits are not digits here
         ("²10101198001010010", "bad character"),
         ("110101198001010011", "check character mismatch"),
         ("32010219901002932 ", "bad length"),
@@ -174,7 +180,7 @@ def test_org_code_valid(raw: str, canonical: str) -> None:
     ("raw", "reason"),
     [
         ("86012904", "bad length"),
-        ("86012904--X", "bad length"),
+        ("86012904-XX", "bad length"),
         ("8601290*-X", "bad character"),
         ("86012904-Y", "bad character"),
         ("86012904-1", "check character mismatch"),
@@ -243,6 +249,72 @@ def test_identifier_variants() -> None:
     ]
 
 
+def test_identifier_variants_of_a_code_with_a_check_override_is_the_code_alone() -> None:
+    assert identifier_variants(IdType.uscc, "91350203M0001QKT19", exact_only=True) == [
+        (IdType.uscc, "91350203M0001QKT19")
+    ]
+
+
+# ---------------------------------------------------------------- cleaning, placeholders, overrides
+
+
+@pytest.mark.parametrize(
+    ("id_type", "raw", "canonical"),
+    [
+        ("uscc", "91 110000 600037341L", "91110000600037341L"),  # python-stdnum's own example
+        ("uscc", "９１１１００００６０００３７３４１Ｌ", "91110000600037341L"),
+        ("uscc", "91110000-600037341-l", "91110000600037341L"),
+        ("resident_id", "３２０１０２１９９０１００２９３２ｘ", "32010219901002932X"),
+        ("org_code", "８６０１２９０４－Ｘ", "86012904X"),
+        ("org_code", "86012904\u2010X", "86012904X"),  # a Unicode hyphen
+        ("business_reg_no", "110 108 000 000 016", "110108000000016"),
+    ],
+)
+def test_full_width_digits_spaces_and_hyphens_are_cleaned_before_validation(
+    id_type: str, raw: str, canonical: str
+) -> None:
+    assert canonical_identifier(id_type, raw) == canonical
+    assert clean_identifier(raw) == canonical
+
+
+def test_superscript_digits_are_not_cleaned_into_digits() -> None:
+    with pytest.raises(IdentifierError, match="bad character"):
+        canonical_resident_id("²10101198001010010")
+
+
+@pytest.mark.parametrize(
+    ("id_type", "raw"),
+    [
+        ("uscc", "000000000000000000"),  # passes the GB 32100 check, but means "unknown"
+        ("uscc", "111111111111111111"),
+        ("org_code", "000000000"),
+        ("org_code", "00000000-0"),
+        ("resident_id", "000000000000000000"),
+        ("business_reg_no", "000000000000000"),
+    ],
+)
+def test_placeholders_are_refused(id_type: str, raw: str) -> None:
+    assert is_placeholder(clean_identifier(raw))
+    with pytest.raises(IdentifierError, match="placeholder"):
+        canonical_identifier(id_type, raw)
+
+
+def test_a_check_failure_is_its_own_error_and_may_be_accepted_explicitly() -> None:
+    code = "91350203M0001QKT19"  # issued before 2016; fails the check character
+    with pytest.raises(CheckCharacterError, match="check character mismatch: got 9, expected F"):
+        canonical_identifier("uscc", code)
+    assert canonical_identifier("uscc", " 91350203m0001qkt19", check=False) == code
+    for id_type, raw, reason in (
+        ("uscc", "91350203M0001QKT1", "bad length"),
+        ("uscc", "91350203M0001QKTI9", "bad character"),
+        ("resident_id", "110101198002300010", "impossible birth date"),
+        ("uscc", "000000000000000000", "placeholder"),
+    ):
+        with pytest.raises(IdentifierError, match=reason) as refused:
+            canonical_identifier(id_type, raw, check=False)
+        assert not isinstance(refused.value, CheckCharacterError)
+
+
 # ---------------------------------------------------------------- properties
 
 _digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
@@ -309,6 +381,7 @@ def test_legacy_round_trip(rid: str) -> None:
 
 @given(usccs())
 def test_uscc_round_trip(code: str) -> None:
+    assume(not is_placeholder(code) and not is_placeholder(code[8:17]))  # all zeros: "unknown"
     assert canonical_uscc(code) == code
     assert canonical_uscc(code.lower()) == code
     assert org_code_from_uscc(code) == canonical_org_code(code[8:17])
@@ -327,6 +400,7 @@ def test_uscc_single_substitution_caught(code: str, position: int, char: str) ->
 
 @given(org_codes())
 def test_org_code_round_trip(code: str) -> None:
+    assume(not is_placeholder(code))
     assert canonical_org_code(code) == code
     assert canonical_org_code(f"{code[:8]}-{code[8]}".lower()) == code
 

@@ -70,11 +70,36 @@ def test_lower_case_check_character_is_the_same_identifier() -> None:
     assert (result.decision, outcomes(result)["identifier"]) == ("match", "exact")
 
 
-def test_minority_name_with_another_middle_dot() -> None:
-    subject = Party(name="阿依古丽·买买提", id_type=IdType.resident_id, id_number=PERSON.id_number)
-    for dot in "•・‧":
-        result = link(subject, person(name=f"阿依古丽{dot}买买提"))
-        assert (result.decision, outcomes(result)["name"]) == ("match", "equal")
+SEPARATORS = ["·", "•", "・", "‧", "･", "．", ".", "ㆍ", " ", "\u3000", "", "-"]
+
+
+@pytest.mark.parametrize("court_dot", ["·", "．", ""])
+@pytest.mark.parametrize("dot", SEPARATORS)
+def test_minority_name_with_another_separator(court_dot: str, dot: str) -> None:
+    """However the separator is typed (or left out), 买买提·吐尔逊 is one name."""
+    subject = Party(name=f"买买提{court_dot}吐尔逊", id_type=IdType.resident_id, id_number=PERSON.id_number)
+    result = link(subject, person(name=f"买买提{dot}吐尔逊"))
+    assert (result.decision, outcomes(result)["name"]) == ("match", "equal")
+    without_id = link(subject, person(name=f"买买提{dot}吐尔逊", id_number=None))
+    assert (without_id.decision, outcomes(without_id)) == (
+        "possible",
+        {"identifier": "missing", "name": "equal"},
+    )
+
+
+def test_a_separator_does_not_join_two_other_names() -> None:
+    subject = Party(name="买买提·吐尔逊", id_type=IdType.resident_id, id_number=PERSON.id_number)
+    assert link(subject, person(name="买买提·艾力", id_number=None)).decision == "non_match"
+    assert link(subject, person(name="吐尔逊·买买提", id_number=None)).decision == "non_match"
+
+
+@pytest.mark.parametrize("ling", ["〇", "○", "◯", "O", "o", "0", "０", "Ｏ", "零"])
+def test_ling_in_a_name_in_any_of_its_forms(ling: str) -> None:
+    subject = Party(name="李〇华", id_type=IdType.resident_id, id_number=PERSON.id_number)
+    assert outcomes(link(subject, person(name=f"李{ling}华")))["name"] == "equal"
+    assert link(subject, person(name=f"李{ling}华", id_number=None)).decision == "possible"
+    at_end = Party(name=f"王{ling}", id_type=IdType.resident_id, id_number=PERSON.id_number)
+    assert link(at_end, person(name="王〇", id_number=None)).decision == "possible"
 
 
 @pytest.mark.parametrize(
@@ -114,8 +139,36 @@ def test_debtor_known_by_org_code_links_to_a_credit_code_record() -> None:
 def test_joint_stock_form_is_weak_evidence_not_a_veto() -> None:
     """A company may convert to 股份有限公司 and keep its credit code."""
     result = link(COMPANY, company(name="北京华鑫科技股份有限公司"))
-    assert outcomes(result) == {"identifier": "exact", "name": "similar"}
+    assert outcomes(result) == {"identifier": "exact", "name": "legal_form"}
     assert result.decision == "match"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "北京华鑫科技控股有限公司",  # the holding company's name
+        "北京华鑫科技集团有限公司",
+        "北京华鑫科技发展有限公司",
+        "北京华鑫控股有限公司",
+    ],
+)
+def test_the_debtors_credit_code_under_another_companys_name_is_possible(name: str) -> None:
+    """A group company's record carrying the debtor's exact code: a judge decides, never a match."""
+    for id_number in (COMPANY.id_number, "MA0R8K3Q-1"):
+        result = link(COMPANY, company(name=name, id_number=id_number))
+        assert result.decision == "possible", (name, id_number, outcomes(result))
+        assert outcomes(result)["identifier"] in {"exact", "org_code_equal"}
+
+
+@pytest.mark.parametrize("name", ["张伟伟", "张伟强", "张强", "王伟", "张玮"])
+def test_the_debtors_resident_id_under_a_siblings_name_is_possible(name: str) -> None:
+    for owner in (
+        person(name=name),
+        person(name=name, birth_date=BORN),
+        person(name=name, id_number="110101800101001"),
+    ):
+        result = link(PERSON, owner)
+        assert result.decision == "possible", (name, outcomes(result))
 
 
 def test_identifier_equal_but_name_different_needs_a_court() -> None:
@@ -130,6 +183,141 @@ def test_surname_exception_is_not_a_variant() -> None:
     result = link(subject, person(name="於國強"))
     assert outcomes(result)["name"] not in {"equal", "variant"}
     assert result.decision == "possible"
+
+
+@pytest.mark.parametrize(
+    ("subject_name", "owner_name"),
+    [
+        ("甯海", "宁海"),
+        ("宁海", "甯海"),
+        ("昇明", "升明"),
+        ("陞平", "升平"),
+        ("於國強", "于国强"),
+        ("乾明", "干明"),
+    ],
+)
+def test_distinct_surnames_are_not_a_script_variant(subject_name: str, owner_name: str) -> None:
+    """甯 is not 宁, 昇 is not 升: the same identifier under such a surname needs a judge."""
+    subject = Party(name=subject_name, id_type=IdType.resident_id, id_number=PERSON.id_number)
+    result = link(subject, person(name=owner_name))
+    assert outcomes(result)["name"] not in {"equal", "variant"}
+    assert result.decision == "possible"
+    assert link(subject, person(name=owner_name, id_number=None, birth_date=BORN)).decision == "non_match"
+
+
+def test_a_surname_written_in_traditional_script_is_still_a_variant() -> None:
+    subject = Party(name="钟海", id_type=IdType.resident_id, id_number=PERSON.id_number)
+    assert (
+        link(subject, person(name="鍾海")).decision,
+        outcomes(link(subject, person(name="鍾海")))["name"],
+    ) == (
+        "match",
+        "variant",
+    )
+
+
+def test_legal_form_spelling_without_an_identifier_is_possible() -> None:
+    """有限公司 / 有限责任公司 is one legal form: a record without an identifier reaches a judge."""
+    for name in ("北京华鑫科技有限公司", "北京华鑫科技有限责任公司"):
+        result = link(COMPANY, company(name=name, id_number=None))
+        assert result.decision == "possible", (name, outcomes(result))
+    assert link(COMPANY, company(name="北京华鑫科技股份有限公司", id_number=None)).decision == "non_match"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "１１０１０１１９８００１０１００１０",
+        "110101 19800101 0010",
+        "110101-19800101-0010",
+        " 11010119800101001０",
+    ],
+)
+def test_identifier_spelt_with_full_width_digits_spaces_or_hyphens_is_exact(raw: str) -> None:
+    assert (
+        link(PERSON, person(id_number=raw)).decision,
+        outcomes(link(PERSON, person(id_number=raw)))["identifier"],
+    ) == (
+        "match",
+        "exact",
+    )
+
+
+# ---------------------------------------------------------------- placeholders, other kinds, overrides
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["000000000000000000", "111111111111111111", "000000000", "0", "00000000-0", "１１１１１１"],
+)
+def test_placeholder_identifier_counts_as_missing(placeholder: str) -> None:
+    for subject, owner, named in (
+        (PERSON, person(id_number=placeholder), person(name="王芳", id_number=placeholder)),
+        (
+            COMPANY,
+            company(id_number=placeholder),
+            company(name="上海远大物流有限公司", id_number=placeholder),
+        ),
+    ):
+        result = link(subject, owner)
+        assert (result.decision, outcomes(result)["identifier"]) == ("possible", "missing"), placeholder
+        assert link(subject, named).decision == "non_match"
+
+
+REG_NO = "110108000000016"  # a business registration number (ISO 7064 MOD 11,10)
+OLD_COMPANY = Party(name="北京华鑫科技有限公司", id_type=IdType.business_reg_no, id_number=REG_NO)
+
+
+def _reg(
+    name: str = OLD_COMPANY.name, number: str | None = REG_NO, id_type: str = "business_reg_no"
+) -> RegistryOwner:
+    return RegistryOwner(name=name, id_type=id_type, id_number=number)
+
+
+def test_business_registration_number_links_by_equality() -> None:
+    assert (link(OLD_COMPANY, _reg()).decision, outcomes(link(OLD_COMPANY, _reg()))["identifier"]) == (
+        "match",
+        "exact",
+    )
+    assert link(OLD_COMPANY, _reg(name="北京华鑫科技有限责任公司")).decision == "match"
+    other = "110108000000024"
+    assert link(OLD_COMPANY, _reg(number=other)).decision == "non_match"  # another valid number
+    assert outcomes(link(OLD_COMPANY, _reg(number=other)))["identifier"] == "different"
+
+
+def test_business_registration_number_against_a_credit_code_cannot_be_compared() -> None:
+    """The same company holds both: a record under the other kind counts as missing, not against."""
+    result = link(COMPANY, _reg(name=COMPANY.name))
+    assert (result.decision, outcomes(result)["identifier"]) == ("possible", "other_type")
+    result = link(OLD_COMPANY, company(name=OLD_COMPANY.name))
+    assert (result.decision, outcomes(result)["identifier"]) == ("possible", "other_type")
+    assert link(COMPANY, _reg(name="上海远大物流有限公司")).decision == "non_match"
+
+
+UNCHECKED = "91350203M0001QKT19"  # issued before 2016; its check character does not fit
+
+
+def test_a_code_registered_with_a_check_override_links_by_exact_equality_only() -> None:
+    subject = Party(
+        name="厦门华鑫贸易有限公司", id_type=IdType.uscc, id_number=UNCHECKED, check_override="issued in 2012"
+    )
+    exact = link(subject, company(name="厦门华鑫贸易有限公司", id_number=UNCHECKED))
+    assert (exact.decision, outcomes(exact)["identifier"]) == ("match", "exact")
+    assert (
+        link(subject, company(name="厦门华鑫贸易有限公司", id_number=UNCHECKED.lower())).decision == "match"
+    )
+    for near in (
+        UNCHECKED[8:17],
+        UNCHECKED[:13] + UNCHECKED[14] + UNCHECKED[13] + UNCHECKED[15:],
+        UNCHECKED[:-1] + "F",
+    ):
+        result = link(subject, company(name="厦门华鑫贸易有限公司", id_number=near))
+        assert result.decision != "match", near
+        assert outcomes(result)["identifier"] not in {"transposition", "substitution", "org_code_equal"}
+    assert (
+        link(subject, company(name="厦门华鑫贸易有限公司", id_number=COMPANY.id_number)).decision
+        == "non_match"
+    )
 
 
 # ---------------------------------------------------------------- different valid identifier => non_match

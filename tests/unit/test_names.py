@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.names import branch_parent, is_branch, name_variant_key, normalize_name, org_form_key
+from schemas.names import (
+    SURNAME_EXCEPTIONS,
+    branch_parent,
+    is_branch,
+    name_variant_key,
+    normalize_name,
+    org_form_key,
+    search_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -21,11 +29,29 @@ from schemas.names import branch_parent, is_branch, name_variant_key, normalize_
         ("abc科技(北京)有限公司", "ABC科技(北京)有限公司"),  # letter case
         ("【华鑫】贸易有限公司", "[华鑫]贸易有限公司"),
         ("〔2020〕华鑫贸易有限公司", "(2020)华鑫贸易有限公司"),
-        ("阿依古丽•买买提", "阿依古丽·买买提"),  # U+2022
-        ("阿依古丽・买买提", "阿依古丽·买买提"),  # U+30FB
-        ("阿依古丽･买买提", "阿依古丽·买买提"),  # U+FF65 half-width katakana middle dot
-        ("阿依古丽‧买买提", "阿依古丽·买买提"),  # U+2027
-        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("阿依古丽•买买提", "阿依古丽买买提"),  # U+2022
+        ("阿依古丽・买买提", "阿依古丽买买提"),  # U+30FB
+        ("阿依古丽･买买提", "阿依古丽买买提"),  # U+FF65 half-width katakana middle dot
+        ("阿依古丽‧买买提", "阿依古丽买买提"),  # U+2027
+        ("阿依古丽·买买提", "阿依古丽买买提"),
+        ("买买提．吐尔逊", "买买提吐尔逊"),  # U+FF0E full-width full stop
+        ("买买提.吐尔逊", "买买提吐尔逊"),
+        ("买买提ㆍ吐尔逊", "买买提吐尔逊"),  # U+318D Hangul araea
+        ("买买提 吐尔逊", "买买提吐尔逊"),
+        ("买买提吐尔逊", "买买提吐尔逊"),
+        ("买买提-吐尔逊", "买买提吐尔逊"),
+        ("李〇华", "李〇华"),
+        ("李○华", "李〇华"),  # U+25CB white circle
+        ("李◯华", "李〇华"),  # U+25EF large circle
+        ("李零华", "李〇华"),
+        ("李O华", "李〇华"),  # a Latin O among Chinese characters
+        ("李o华", "李〇华"),
+        ("李0华", "李〇华"),  # a digit zero among Chinese characters
+        ("李０华", "李〇华"),
+        ("王OO", "王〇〇"),
+        ("O2O科技有限公司", "O2O科技有限公司"),  # beside Latin letters or digits it stays itself
+        ("ABCO贸易有限公司", "ABCO贸易有限公司"),
+        ("武汉3O1科技有限公司", "武汉3O1科技有限公司"),
     ],
 )
 def test_normalize_name(raw: str, normalised: str) -> None:
@@ -58,11 +84,37 @@ def test_variant_key_never_converts_simplified_to_traditional() -> None:
     assert name_variant_key("后来") == "后来"  # 后 has two traditional sources; it is left alone
 
 
-@pytest.mark.parametrize(("a", "b"), [("於國強", "于国强"), ("乾明", "干明")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("於國強", "于国强"),
+        ("乾明", "干明"),
+        ("甯海", "宁海"),
+        ("昇明", "升明"),
+        ("陞平", "升平"),
+        ("釐華", "厘华"),
+    ],
+)
 def test_variant_key_keeps_distinct_surnames(a: str, b: str) -> None:
-    """於 and 于 (乾 and 干) are different surnames: conversion must not merge them."""
+    """於/于, 乾/干, 甯/宁, 昇/升, 陞/升, 釐/厘 are different surnames: conversion must not merge them."""
     assert name_variant_key(a) != name_variant_key(b)
     assert name_variant_key(a) == a[0] + name_variant_key(b)[1:]
+
+
+def test_surname_exceptions_come_from_the_general_standard_table() -> None:
+    """Every traditional character OpenCC would rewrite that the 通用规范汉字表 (2013) lists as a
+    standard character of its own, not a hand-picked pair."""
+    assert {"甯", "昇", "於", "乾", "陞", "釐"} <= SURNAME_EXCEPTIONS
+    assert not SURNAME_EXCEPTIONS & set("張劉鍾陳華國")  # plain traditional forms still convert
+    assert name_variant_key("鍾海") == "钟海"
+
+
+def test_search_key_folds_what_a_registry_search_folds() -> None:
+    keys = {search_key(n) for n in ("买买提·吐尔逊", "买买提．吐尔逊", "买买提吐尔逊", "买买提・吐尔逊")}
+    assert keys == {"买买提吐尔逊"}
+    assert search_key("华鑫贸易有限责任公司") == search_key("华鑫贸易有限公司")
+    assert search_key("华鑫贸易股份有限公司") != search_key("华鑫贸易有限公司")
+    assert search_key("張偉") != search_key("张伟")  # no script conversion in a registry's search
 
 
 def test_surname_exception_only_for_a_persons_surname() -> None:
@@ -110,7 +162,9 @@ def test_branch_never_equals_parent() -> None:
         assert key(branch) != key(parent)
 
 
-_names = st.text(alphabet=st.sampled_from("张王李伟芳娜有限公司责任股份分 　·•（）()ABCabc"), max_size=12)
+_names = st.text(
+    alphabet=st.sampled_from("张王李伟芳娜有限公司责任股份分 　·•．.ㆍ（）()ABCabcO0o零○〇甯於"), max_size=12
+)
 
 
 @given(_names)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from registries.labelled import labelled_pair_kinds, labelled_pairs
 from registries.population import (
     LEGACY_ID_REGISTRIES,
     RATES,
@@ -14,12 +15,21 @@ from registries.population import (
     Person,
     Population,
     generate,
-    labelled_pair_kinds,
-    labelled_pairs,
     pick_people,
 )
 from registries.records import Holding, Household, normalise_name
-from schemas.identifiers import IdentifierError, canonical_resident_id, canonical_uscc, legacy_resident_id
+from schemas.identifiers import (
+    CheckCharacterError,
+    IdentifierError,
+    canonical_business_reg_no,
+    canonical_identifier,
+    canonical_resident_id,
+    canonical_uscc,
+    clean_identifier,
+    is_placeholder,
+    legacy_resident_id,
+)
+from schemas.names import normalize_name
 
 SCALE = 20_000
 
@@ -47,7 +57,14 @@ def test_people_and_companies_carry_valid_identifiers(pop: Population) -> None:
         assert canonical_resident_id(p.resident_id) == p.resident_id
         assert p.resident_id[6:14] == f"{p.birth_date:%Y%m%d}"
     for c in pop.companies:
-        assert canonical_uscc(c.uscc) == c.uscc
+        if c.check_override is None:
+            assert canonical_uscc(c.uscc) == c.uscc
+        else:  # issued before 2016 with a check character that does not fit
+            with pytest.raises(CheckCharacterError):
+                canonical_uscc(c.uscc)
+            assert canonical_identifier("uscc", c.uscc, check=False) == c.uscc
+        if c.business_reg_no is not None:
+            assert canonical_business_reg_no(c.business_reg_no) == c.business_reg_no
         assert c.name.endswith(("有限公司", "有限责任公司", "股份有限公司", "分公司"))
     assert len({p.resident_id for p in pop.people}) == SCALE
 
@@ -175,14 +192,36 @@ def test_labelled_pairs_are_balanced_and_cover_every_case(pop: Population) -> No
     pairs = list(labelled_pair_kinds(pop, 20_000, seed=2))
     positives = [p for p in pairs if p.same]
     assert 0.47 < len(positives) / len(pairs) < 0.53
-    assert {"clean", "legacy_id", "org_code", "name_form", "transposed_id", "suffix_variant"} <= {
-        p.kind for p in positives
-    }
-    assert {"homonym", "near_id", "same_surname", "branch", "random"} <= {p.kind for p in pairs if not p.same}
+    assert {
+        "clean",
+        "legacy_id",
+        "org_code",
+        "name_form",
+        "transposed_id",
+        "suffix_variant",
+        *HARD_KINDS,
+        "known_by_reg_no",
+    } <= {p.kind for p in positives}
+    assert {
+        "homonym",
+        "near_id",
+        "same_surname",
+        "branch",
+        "random",
+        "same_id_other_name",
+        "distinct_surname",
+    } <= {p.kind for p in pairs if not p.same}
     for p in pairs[:3000]:
         debtor_key = p.debtor.id_number
-        if not p.same:
+        if not p.same and p.kind != "same_id_other_name":
             assert p.owner.id_number != debtor_key
+        if p.kind == "same_id_other_name":
+            assert p.owner.id_number == debtor_key
+            assert normalize_name(p.owner.name) != normalize_name(p.debtor.name)
+        if p.kind == "distinct_surname":
+            assert p.owner.name[1:] == p.debtor.name[1:] and p.owner.name[0] != p.debtor.name[0]
+        if p.kind == "known_by_reg_no":
+            assert (p.debtor.id_type, p.debtor.id_number) == ("business_reg_no", p.owner.id_number)
         if p.kind == "clean":
             assert (p.owner.name, p.owner.id_number) == (p.debtor.name, debtor_key)
         if p.kind == "legacy_id":
@@ -190,6 +229,52 @@ def test_labelled_pairs_are_balanced_and_cover_every_case(pop: Population) -> No
     homonyms = [p for p in pairs if p.kind == "homonym"]
     same_name = sum(normalise_name(p.debtor.name) == normalise_name(p.owner.name) for p in homonyms)
     assert same_name > 0.9 * len(homonyms)  # the rest are recorded in another name form
+
+
+HARD_KINDS = (
+    "minority_separator",
+    "minority_no_id",
+    "ling_form",
+    "missing_id",
+    "suffix_no_id",
+    "placeholder_id",
+    "id_spelling",
+    "business_reg_no",
+    "unchecked_code",
+)
+
+
+def test_every_hard_kind_of_the_issue_is_planted_as_it_says(pop: Population) -> None:
+    """Each kind is present, and each record is spoilt exactly the way its kind says."""
+    seen: Counter[str] = Counter()
+    for r in _records(pop):
+        if r.anomaly not in HARD_KINDS:
+            continue
+        seen[r.anomaly] += 1
+        truth = pop.entity(r.truth_owner or "")
+        name, number = r.owner.name, r.owner.id_number
+        if r.anomaly in ("minority_separator", "minority_no_id"):
+            assert "·" in truth.name and name != truth.name
+            assert normalize_name(name) == normalize_name(truth.name)
+        if r.anomaly == "ling_form":
+            assert "〇" in truth.name and "〇" not in name
+            assert normalize_name(name) == normalize_name(truth.name)
+        if r.anomaly in ("missing_id", "minority_no_id", "suffix_no_id"):
+            assert number is None and r.owner.id_type is None
+        if r.anomaly == "suffix_no_id":
+            assert name != truth.name and normalise_name(name) == normalise_name(truth.name)
+        if r.anomaly == "placeholder_id":
+            assert number is not None and is_placeholder(number)
+        if r.anomaly == "id_spelling":
+            assert number != _canonical(truth) and clean_identifier(number or "") == _canonical(truth)
+        if r.anomaly == "business_reg_no":
+            assert isinstance(truth, Company) and number == truth.business_reg_no
+            assert r.owner.id_type == "business_reg_no"
+        if r.anomaly == "unchecked_code":
+            assert isinstance(truth, Company) and truth.check_override and number == truth.uscc
+    assert set(seen) == set(HARD_KINDS), seen
+    minority = [r for r in _records(pop) if "·" in pop.entity(r.truth_owner or "").name]
+    assert 0.2 < sum(r.anomaly == "minority_separator" for r in minority) / len(minority) < 0.4
 
 
 def test_transposed_resident_ids_always_fail_the_check(pop: Population) -> None:
