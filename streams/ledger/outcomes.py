@@ -85,8 +85,12 @@ def _status_check(
     if outcome.outcome in ("effective", "partial"):
         return _mirror_control(ledger, order, outcome, key, now)
     if outcome.outcome == "waiting":
-        order.update(position=outcome.position, check_at=_iso(outcome.ahead_expires_at))
-        return []  # still queued (the one ahead was renewed, or another is ahead now): ask again then
+        # still queued (the one ahead was renewed, or another is ahead now): ask again when that one
+        # ends; when the agency names no later end (its clock behind the hub's), ask again shortly
+        ahead = outcome.ahead_expires_at
+        again = ahead if ahead is not None and ahead > now else now + RECHECK
+        order.update(position=outcome.position, check_at=again.isoformat())
+        return []
     if outcome.outcome == "failed":
         order["check_at"] = (now + RECHECK).isoformat()
         return []

@@ -421,3 +421,29 @@ def test_an_indivisible_asset_allowed_beyond_the_cap_is_no_excess_when_promoted(
     led["orders"]["f1"].update(action="freeze", kind="deposit", control_id="C1", reserved="1000.00")
     excess, advised = lg.excess_to_release(led) or (None, None)
     assert excess == Decimal("1099500.00") and advised is not None and advised["order_id"] == "f1"
+
+
+def test_a_check_the_agency_cannot_answer_yet_is_asked_again_later() -> None:
+    led = lg.new_ledger(case())
+    lg.accept_order(led, order("o1", "freeze", "bank:icbc/deposit/A1", "600.00"), T0)
+    lapse = T0 + dt.timedelta(days=40)
+    lg.apply_outcome(
+        led, outcome("o1", "waiting", "k1", position=1, control_id="c1", ahead_expires_at=lapse), T0
+    )
+    [check] = lg.due_ticks(led, lapse, 30)
+    cmd, _ = lg.apply_tick(led, check, lapse, 30)
+    assert cmd is not None
+    # the agency's clock has not reached the lapse yet: it still names the same end
+    same = outcome(
+        "o1:status", "waiting", cmd.idempotency_key, action="status", position=1, ahead_expires_at=lapse
+    )
+    assert lg.apply_outcome(led, same, lapse) == []
+    assert lg.due_ticks(led, lapse + dt.timedelta(minutes=9), 30) == []
+    [again] = lg.due_ticks(led, lapse + dt.timedelta(minutes=10), 30)
+    assert again.kind == "check" and again.due == lapse + dt.timedelta(minutes=10)
+    # an unreachable agency is asked again the same way
+    cmd, _ = lg.apply_tick(led, again, again.at, 30)
+    assert cmd is not None
+    failed = outcome("o1:status", "failed", f"{cmd.idempotency_key}/failed", action="status")
+    assert lg.apply_outcome(led, failed, again.at) == []
+    assert lg.due_ticks(led, again.at + dt.timedelta(minutes=10), 30)[0].kind == "check"
