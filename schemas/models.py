@@ -125,20 +125,17 @@ class Party(DebtorRef):
     """
 
     name: Name
-
-    @property
-    def is_person(self) -> bool:
     check_override: str | None = Field(
         default=None,
         min_length=1,
         max_length=500,
         description="why a code that fails its check character is registered anyway (it was issued so)",
     )
+
+    @property
+    def is_person(self) -> bool:
         return self.id_type == IdType.resident_id
 
-
-class Applicant(_Strict):
-    name: Name
     @model_validator(mode="after")
     def _check_character(self) -> Party:
         try:
@@ -170,6 +167,9 @@ def _field_error(field: str, value: str, reason: str) -> ValidationError:
         ],
     )
 
+
+class Applicant(_Strict):
+    name: Name
 
 
 _CASE_NUMBER = re.compile(r"^[（(]\d{4}[)）].{1,20}执.{0,4}\d{1,6}号$")

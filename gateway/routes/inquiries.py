@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from schemas.agencies import expand_agencies
 from schemas.codec import encode
-from schemas.models import Case, InquiryCreate, InquiryRequested, new_id
 from schemas.identifiers import IdentifierError, canonical_identifier
+from schemas.models import Case, InquiryCreate, InquiryRequested, new_id
 from schemas.topics import COURT_COMMANDS
 
 from ..db import inquiries as inquiries_table
@@ -44,11 +44,11 @@ async def create_inquiry(
         raise not_found("case", body.case_id)
     case = Case.model_validate(case_body)
     if case.debtor(body.debtor.id_type, body.debtor.id_number) is None:
-        raise unprocessable(
         try:  # a number failing its check names a debtor only when the case registered an override
             canonical_identifier(body.debtor.id_type, body.debtor.id_number)
         except IdentifierError as e:
             raise unprocessable(["body", "debtor", "id_number"], f"Value error, {e}", "value_error") from None
+        raise unprocessable(
             ["body", "debtor"],
             f"not a debtor of case {body.case_id}: a court may only inquire "
             "about a party subject to enforcement in that case",
