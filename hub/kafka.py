@@ -159,13 +159,21 @@ async def create_topics(settings: HubSettings, *, align_existing: bool = False) 
 
 
 async def _align_configs(admin: AIOKafkaAdminClient, settings: HubSettings, topics: list[str]) -> None:
-    from aiokafka.admin import ConfigResource, ConfigResourceType
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     resources = [
         ConfigResource(ConfigResourceType.TOPIC, t, configs=topic_configs(settings, t)) for t in topics
     ]
     try:
-        await admin.alter_configs(resources)
+        responses = await admin.alter_configs(resources)
+        refused = [
+            f"{name}: {message or code}"
+            for response in responses
+            for code, message, _type, name in response.resources
+            if code
+        ]
+        if refused:
+            log.warning("the broker refused the configs of %d topics: %s", len(refused), "; ".join(refused))
     except (KafkaError, ValueError) as e:
         log.warning(
             "could not set the configs of %d existing topics: %s: %s", len(topics), type(e).__name__, e
