@@ -11,7 +11,7 @@ Reply ``{"accounts": [{"accountNo", "holder": {"name", "docType", "docNumber"}, 
 most 20; follow ``next_cursor`` until it is null. Errors: ``{"error": {"code", "message"}}``.
 
 Search: accounts whose recorded holder ``docNumber`` equals any document number sent, or whose
-holder name equals ``customer.name`` after NFKC and removing whitespace. ``balance`` and
+holder name equals ``customer.name`` after the registries' name folding. ``balance`` and
 ``availableBalance`` (balance less what freezes in effect hold) and ``holds`` (current freezes:
 ``holdId``, ``state`` effective|waiting|expired (lapsed, with ``expiresAt``), ``queue`` 0 = in effect, n
 = n-th waiting, ``amount``

@@ -13,7 +13,7 @@ Reply ``{"success": true, "result": {"total", "pageNo", "pageSize", "list": [{"i
 "errorMessage"}``.
 
 Search: stakes whose recorded investor ``certNo`` equals any ``certNo`` sent (whatever the
-``certType``), or whose investor name equals ``party.name`` after NFKC and removing whitespace.
+``certType``), or whose investor name equals ``party.name`` after the registries' name folding.
 ``frozen`` lists the stake's current freezes from the register (``freezeId``, ``state``
 effective|waiting|expired (lapsed, with ``expireDate``), ``seq`` 0 = in effect, n = n-th waiting).
 

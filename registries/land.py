@@ -10,7 +10,7 @@ types ``zjzl``: 1 resident id, 6 organisation code, 7 business licence, 8 credit
 Errors: ``{"result": "ERROR", "errCode": "E<status>", "errMsg": "..."}``.
 
 Search: rights whose recorded ``zjhm`` equals any ``zjhm`` sent, or whose holder name equals
-``qlrmc`` after NFKC and removing whitespace. ``xzxx`` lists the parcel's current seizures from the
+``qlrmc`` after the registries' name folding. ``xzxx`` lists the parcel's current seizures from the
 register (``xzid``, ``zt`` effective|waiting|expired (lapsed, with ``jssj``), ``sx`` 0 = in effect, n =
 n-th waiting).
 

@@ -11,7 +11,7 @@ M credit code, J business licence. Errors: ``{"code": <status * 100 + n>, "msg":
 AppKey).
 
 Search: persons whose recorded ``sfzh`` equals any ``sfzh`` sent, or whose recorded ``xm``
-equals ``xm`` after NFKC and removing whitespace. ``cfxx`` lists the vehicle's current seizures
+equals ``xm`` after the registries' name folding. ``cfxx`` lists the vehicle's current seizures
 from the register (``cfid`` = seizure id, ``zt`` effective|waiting|expired (lapsed, with ``jzsj``),
 ``sx`` 0 = in effect, n = n-th
 waiting).

@@ -10,7 +10,7 @@ Reply ``{"total", "offset", "limit", "items": [{"certificateNo", "owner": {"name
 (``type``, ``title``, ``status``, ``detail``).
 
 Search: rights whose recorded ``idNo`` equals any ``ownerIdNo`` sent, or whose owner name equals
-``ownerName`` after NFKC and removing whitespace. ``restrictions`` lists the right's current
+``ownerName`` after the registries' name folding. ``restrictions`` lists the right's current
 seizures from the register (``restrictionId``, ``status`` effective|waiting|expired (lapsed, with
 ``expiresAt``), ``queuePosition``
 0 = in effect, n = n-th waiting).
