@@ -183,7 +183,7 @@ def _lag_table(data: dict[str, Any]) -> Table:
                 "",
                 p["topic"],
                 str(p["partition"]),
-                str(p["committed"]),
+                str(p["committed"]) if p["committed"] is not None else f"– (start {p.get('position')})",
                 str(p["end"]),
                 str(p["lag"]),
                 secs,
