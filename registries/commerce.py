@@ -25,8 +25,9 @@ Equity freezes (股权冻结), rules in ``registries.controls``:
   "uniscId", "court", "caseNo", "caseId", "periodDays", "amountWan"}``; ``status`` reads the freeze
   as it is now and is not remembered.
 
-A freeze controls the investor's whole stake: ``amountWan`` of the reply is the stake's subscribed
-capital (``subConAmWan``); a freeze stating ``amountWan`` is refused.
+A freeze freezes subscribed capital of the investor's stake: ``amountWan`` asked (at most the stake's
+``subConAmWan``, else REJECTED), or all of it when none is asked; the reply's ``amountWan`` is what it
+froze.
 
 Reply ``{"success": true, "result": {"bizSeq", "freezeId", "status": EFFECTIVE | WAITING | PARTIAL |
 REJECTED | RENEWED | RELEASED | DEDUCTED | EXPIRED, "seq", "amountWan", "deductedWan",

@@ -278,7 +278,8 @@ class AssetRef(_Message):
     """An asset as an inquiry found it, enough for the streams to route and cap an order.
 
     ``value``: the balance of a deposit (yuan), the stated value otherwise; ``available``: a
-    deposit's balance less what other controls hold, when the registry said so.
+    deposit's balance less what other controls hold, when the registry said so; ``capital``: a
+    stake's subscribed capital (yuan), when commerce recorded it.
     """
 
     asset_id: str
@@ -288,6 +289,7 @@ class AssetRef(_Message):
     value: Money
     owner_id_number: str | None = None
     available: Money | None = None
+    capital: Money | None = None
 
 
 class ControlOrderRequested(_Message):
@@ -682,18 +684,21 @@ class CourtEvent(_Message):
 
 
 class ControlOrderCreate(_Strict):
-    """A control order. ``amount`` (yuan) is required to freeze a deposit and to deduct, and refused
-    otherwise: an equity freeze controls the debtor's whole stake (its subscribed capital, as commerce
-    recorded it), a seizure the whole asset. ``period_days`` (freeze, seize, renew) must not exceed
-    the legal maximum of the asset's kind (deposits 365, vehicles 730, others 1095; checked by the
-    gateway once it knows the asset): a longer period is refused, not silently shortened."""
+    """A control order. ``amount`` (yuan) is required to freeze and to deduct, and refused otherwise:
+    on a deposit it is the money to block; on equity it is the subscribed capital (出资额) of the
+    debtor's stake to freeze, at most the stake's subscribed capital (checked by the gateway once it
+    knows the asset). A seizure takes the whole asset. ``period_days`` (freeze, seize, renew) must not
+    exceed the legal maximum of the asset's kind (deposits 365, vehicles 730, others 1095; checked by
+    the gateway): a longer period is refused, not silently shortened."""
 
     case_id: str = Field(min_length=1, max_length=64)
     asset_id: str = Field(
         min_length=1, max_length=300, description="an asset_id from an inquiry of this case"
     )
     action: Literal["freeze", "seize", "deduct", "renew", "release"]
-    amount: Money | None = Field(default=None, description="yuan, for deposit freezes and deductions")
+    amount: Money | None = Field(
+        default=None, description="yuan: to block (deposit) or subscribed capital to freeze (equity); deduct"
+    )
     approved_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
     period_days: int | None = Field(
         default=None, ge=1, description="days; default and ceiling: the legal maximum of the asset's kind"
@@ -701,10 +706,10 @@ class ControlOrderCreate(_Strict):
 
     @model_validator(mode="after")
     def _amount(self) -> ControlOrderCreate:
-        if self.action == "deduct" and self.amount is None:
-            raise ValueError("amount is required to deduct")
         if self.action in ("freeze", "deduct"):
-            if self.amount is not None and self.amount <= 0:
+            if self.amount is None:
+                raise ValueError(f"amount is required to {self.action}")
+            if self.amount <= 0:
                 raise ValueError("amount must be greater than zero")
         elif self.amount is not None:
             raise ValueError(f"amount applies to freeze and deduct, not {self.action}")

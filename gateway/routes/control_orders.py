@@ -55,6 +55,7 @@ def asset_ref(asset: dict[str, Any]) -> AssetRef:
         value=asset["value"],
         owner_id_number=asset["owner"].get("id_number"),
         available=(asset.get("details") or {}).get("available"),
+        capital=(asset.get("details") or {}).get("subscribed_capital"),
     )
 
 
@@ -73,18 +74,17 @@ async def found_deposits(db: Database, case_id: str, court_id: str) -> list[Asse
     return out
 
 
-def check_amount_and_period(body: ControlOrderCreate, kind: AssetKind) -> None:
-    """The amount and period rules that depend on the asset's kind (422 naming the field)."""
-    if body.action == "freeze" and kind == AssetKind.deposit and body.amount is None:
-        raise unprocessable(
-            ["body", "amount"], "amount is required to freeze a deposit (yuan to block)", "missing"
-        )
-    if body.action == "freeze" and kind != AssetKind.deposit and body.amount is not None:
+def check_amount_and_period(body: ControlOrderCreate, kind: AssetKind, asset: dict[str, Any]) -> None:
+    """The amount and period rules that depend on the asset (422 naming the field): an equity freeze
+    freezes at most the stake's subscribed capital; no period beyond the legal maximum of the kind."""
+    capital = asset_ref(asset).capital
+    equity = body.action == "freeze" and kind == AssetKind.equity
+    if equity and capital is not None and body.amount is not None and body.amount > capital:
         raise unprocessable(
             ["body", "amount"],
-            f"a freeze of {kind} controls the debtor's whole stake (its subscribed capital, as the "
-            "registry recorded it): it takes no amount",
-            "amount_not_allowed",
+            f"an equity freeze freezes subscribed capital of the stake: {body.amount:.2f} exceeds the "
+            f"stake's subscribed capital {capital:.2f}",
+            "amount_above_capital",
         )
     legal = MAX_PERIOD_DAYS[kind]
     if body.period_days is not None and body.period_days > legal:
@@ -132,7 +132,7 @@ async def create_order(
             f"{body.action} does not apply to {kind} (allowed: {allowed})",
             "action_not_allowed",
         )
-    check_amount_and_period(body, kind)
+    check_amount_and_period(body, kind, asset)
     decision = asset["linkage"]["decision"]
     if decision != "match" and await db.confirmation(body.case_id, body.asset_id) is None:
         raise unprocessable(

@@ -14,8 +14,9 @@ lookup, seeding, lapse, idempotency, lock), :mod:`.persist` (its SQLite file).
 - deposits: ``available = balance - sum frozen by controls in effect``. A freeze blocks
   ``min(amount, available)``: ``effective``, ``partial`` (the rest is not queued) or, when nothing is
   available, ``waiting`` for the full amount. A freeze never blocks more than asked.
-- equity: a freeze controls the debtor's whole stake; the register records the stake's subscribed
-  capital (as commerce recorded it) as the amount controlled; an order stating an amount is refused.
+- equity: a freeze freezes subscribed capital (出资额) of the investor's stake: the amount asked (at
+  most the stake's subscribed capital as commerce recorded it, else refused), or all of it when no
+  amount is asked; the amount controlled is that capital.
 - lapse (DOMAIN.md rule 2a): a control whose period ended without renewal has lapsed by itself, every
   court's control alike (seeded controls end at their ``expires_at`` or registration + the legal
   period of the kind). The register applies it lazily by its clock whenever an asset is read or acted

@@ -142,18 +142,25 @@ class Decider(ABC):
         )
 
     def _register(self, asset: Asset, order: Order, now: dt.datetime) -> Decision:
-        capital = None
+        if order.amount is not None and order.amount <= 0:
+            return reject(order, now, "amount must be greater than zero")
+        amount, what = order.amount, None
         if asset.kind == "equity":
-            # an equity freeze controls the whole stake: the subscribed capital commerce recorded
-            if order.amount is not None:
+            # an equity freeze freezes subscribed capital (出资额) of the stake: the amount asked, at
+            # most the stake's subscribed capital as commerce recorded it; none asked: all of it
+            capital = asset.holding.details.get("subscribed_capital")
+            if capital is not None and amount is not None and amount > capital:
                 return reject(
                     order,
                     now,
-                    "an equity freeze controls the whole stake (its subscribed capital); it takes no amount",
+                    f"amount {money(amount)} exceeds the stake's subscribed capital {money(capital)}",
                 )
-            capital = asset.holding.details.get("subscribed_capital")
-        elif order.amount is not None and order.amount <= 0:
-            return reject(order, now, "amount must be greater than zero")
+            amount = amount if amount is not None else capital
+            what = (
+                f"{money(amount)} of the stake's subscribed capital {money(capital)} frozen"
+                if amount is not None and capital is not None
+                else "the whole stake is frozen (no subscribed capital recorded)"
+            )
         if order.case_id is not None:
             same = next(
                 (
@@ -174,20 +181,13 @@ class Decider(ABC):
                 )
         period, note = self._period(order, asset.kind)
         ahead = tuple(self._promote(asset, now))  # an earlier queue with nothing in effect goes first
-        control = self._new_control(order, capital if asset.kind == "equity" else order.amount, period, now)
+        control = self._new_control(order, amount, period, now)
         first = next(iter(asset.active("effective")), None)
         if first is None:
             control.status, control.effective_at = "effective", now
             control.expires_at = now + dt.timedelta(days=period)
         asset.controls.append(control)
         renumber(asset)
-        what = None
-        if asset.kind == "equity":
-            what = (
-                f"the whole stake is frozen: subscribed capital {money(capital)}"
-                if capital is not None
-                else "the whole stake is frozen (no subscribed capital recorded)"
-            )
         if control.status == "effective":
             return Decision(
                 order.order_id,

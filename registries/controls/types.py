@@ -89,8 +89,8 @@ class Promoted:
 class RegControl:
     """One control in the register.
 
-    ``amount``: frozen now (in effect) or asked (waiting) on a deposit; the stake's subscribed
-    capital on an equity freeze; ``None`` on seizures. ``status``: effective | waiting | released |
+    ``amount``: frozen now (in effect) or asked (waiting) on a deposit; the subscribed capital frozen
+    on an equity freeze; ``None`` on seizures. ``status``: effective | waiting | released |
     expired | executed. ``lapsed``: it expired by itself at ``expires_at`` (no notice needed);
     ``lapse_promoted``: what that lapse promoted, until an expiry notice has reported it.
     """

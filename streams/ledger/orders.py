@@ -51,12 +51,22 @@ def idle_deposits(ledger: Ledger, found: list[AssetRef]) -> list[tuple[AssetRef,
     return out
 
 
+def secures(req: ControlOrderRequested) -> Decimal:
+    """What a seizure or an equity freeze secures (yuan): the asset's stated value; for part of a
+    stake's subscribed capital, that share of the stake's value."""
+    asset = req.asset
+    if asset.kind == AssetKind.equity and req.amount is not None and asset.capital:
+        share = min(req.amount / asset.capital, Decimal(1))
+        return (asset.value * share).quantize(Decimal("0.01"))
+    return asset.value
+
+
 def _indivisible(
     ledger: Ledger, order: dict[str, Any], req: ControlOrderRequested, now: dt.datetime
 ) -> CourtEvent | None:
     """Reserve an indivisible asset's stated value; beyond the remainder only when nothing divisible
     found for the case would cover it (DOMAIN.md rule 4, 查扣冻规定 art. 21). A refusal, or None."""
-    value, left = req.asset.value, remaining(ledger)
+    value, left = secures(req), remaining(ledger)
     if left <= 0:
         return reject(ledger, order, f"the case is fully secured (cap {ledger['cap']})", now)
     if value > left:
@@ -89,8 +99,9 @@ def accept_order(
 ) -> tuple[ControlCommand | None, list[CourtEvent]]:
     """Check an order against the ledger; reserve what it secures; return the agency command.
 
-    Freezes of deposits reserve the amount asked; seizures and equity freezes the asset's stated
-    value (yuan). Refusals come back as a ``rejected`` event naming the figures; a redelivered order
+    Freezes of deposits reserve the amount asked; seizures the asset's stated value; equity freezes
+    the share of the stake's stated value that the capital asked is of its subscribed capital
+    (yuan). Refusals come back as a ``rejected`` event naming the figures; a redelivered order
     (same ``order_id``) returns ``(None, [])``.
     """
     if req.order_id in ledger["orders"]:
@@ -149,7 +160,8 @@ def accept_order(
         else:
             if (refused := _indivisible(ledger, order, req, now)) is not None:
                 return None, [refused]
-            amount = None  # the whole asset (an equity freeze: the whole stake)
+            # a seizure takes the whole asset; an equity freeze carries the capital to freeze
+            amount = amount if asset.kind == AssetKind.equity else None
     else:
         wanted = {
             "release": IN_FORCE - {"pending"},

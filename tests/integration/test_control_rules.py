@@ -95,24 +95,27 @@ def test_a_flat_is_not_seized_beyond_the_cap_while_a_found_deposit_would_do(hub:
     assert Decimal(case["ledger"]["secured"]) == Decimal("10000.00")
 
 
-def test_an_equity_freeze_takes_no_amount_and_controls_the_whole_stake(hub: HubClient) -> None:
+def test_an_equity_freeze_freezes_capital_of_the_stake_up_to_its_subscribed_capital(hub: HubClient) -> None:
     case_id, assets = found(hub, STAKE_DEBTOR, amount_owed="1000000.00")
     stake = assets[STAKE_COMPANY]
+    assert stake["details"]["subscribed_capital"] == "300000.00"
     body = {"case_id": case_id, "asset_id": stake["asset_id"], "action": "freeze", "approved_by": hub.judge()}
-    refused = hub.court_a.post("/v1/control-orders", json={**body, "amount": "1000.00"})
-    assert refused.status_code == 422, refused.text
-    (error,) = field_errors(refused)
-    assert error["loc"] == ["body", "amount"] and "whole stake" in error["msg"]
+    missing = hub.court_a.post("/v1/control-orders", json=body)
+    assert missing.status_code == 422 and "amount is required to freeze" in missing.text
+    above = hub.court_a.post("/v1/control-orders", json={**body, "amount": "300000.01"})
+    assert above.status_code == 422, above.text
+    (error,) = field_errors(above)
+    assert error["loc"] == ["body", "amount"] and "subscribed capital 300000.00" in error["msg"]
 
-    frozen = hub.wait_order(hub.order(**body), SETTLED)
+    frozen = hub.wait_order(hub.order(**body, amount="150000.00"), SETTLED)
     assert frozen["status"] == "effective"
-    assert frozen["amount_controlled"] == "300000.00", "the stake's subscribed capital"
-    assert "subscribed capital 300000.00" in frozen["reason"]
+    assert frozen["amount_controlled"] == "150000.00", "the capital frozen, as the registry says"
+    assert "150000.00 of the stake's subscribed capital 300000.00 frozen" in frozen["reason"]
     case = hub.court_a.get(f"/v1/cases/{case_id}").json()
-    assert Decimal(case["ledger"]["secured"]) == Decimal("400000.00"), "the cap counts the stake's value"
+    assert Decimal(case["ledger"]["secured"]) == Decimal("200000.00"), "half the capital: half of 400,000.00"
     _, seen = found(hub, STAKE_DEBTOR)
     (control,) = seen[STAKE_COMPANY]["controls"]
-    assert (control["court"], control["amount"]) == ("court-a", "300000.00")
+    assert (control["court"], control["amount"]) == ("court-a", "150000.00")
 
 
 def test_periods_beyond_the_legal_maximum_are_refused_and_renewals_are_capped(hub: HubClient) -> None:

@@ -81,15 +81,17 @@ def test_a_waiting_control_is_promoted_at_the_instant_the_one_ahead_lapses(regis
 
 
 @pytest.mark.parametrize("registry", ["commerce"], indirect=True)
-def test_an_equity_freeze_controls_the_whole_stake_and_its_capital(registry: Registry) -> None:
-    stated = registry.execute(registry.command("stake", "freeze", amount="1000.00"))
-    assert stated.outcome == "rejected" and "whole stake" in (stated.reason or "")
-    frozen = registry.execute(registry.command("stake", "freeze"))
-    assert frozen.outcome == "effective"
-    assert frozen.amount_controlled == Decimal("300000.00"), "the stake's subscribed capital"
-    assert "subscribed capital 300000.00" in (frozen.reason or "")
+def test_an_equity_freeze_freezes_subscribed_capital_of_the_stake(registry: Registry) -> None:
+    above = registry.execute(registry.command("stake", "freeze", amount="400000.00"))
+    assert above.outcome == "rejected" and "subscribed capital 300000.00" in (above.reason or "")
+    frozen = registry.execute(registry.command("stake", "freeze", amount="100000.00"))
+    assert frozen.outcome == "effective" and frozen.amount_controlled == Decimal("100000.00")
+    assert "100000.00 of the stake's subscribed capital 300000.00 frozen" in (frozen.reason or "")
     (control,) = registry.asset("stake").controls
-    assert control.amount == Decimal("300000.00")
+    assert control.amount == Decimal("100000.00")
+    registry.execute(registry.command("stake", "release", control_id=frozen.control_id))
+    whole = registry.execute(registry.command("stake", "freeze"))  # no amount: all of the capital
+    assert whole.outcome == "effective" and whole.amount_controlled == Decimal("300000.00")
 
 
 @pytest.mark.parametrize("agency", AGENCIES)

@@ -384,25 +384,20 @@ def test_an_allowed_over_seizure_says_why_and_keeps_saying_it_after_the_agency_a
     assert lg.secured(led) == Decimal("1854000.00")
 
 
-def test_an_equity_freeze_secures_the_stake_and_mirrors_the_capital_it_controls() -> None:
-    led = lg.new_ledger(case())
-    stake = order("e1", "freeze", "commerce/equity/91420111MA4LQ2R7X1", kind="equity", value="50000.00")
+def test_an_equity_freeze_carries_the_capital_asked_and_secures_that_share_of_the_stake() -> None:
+    led = lg.new_ledger(case(owed="1000000.00", costs="0.00"))
+    stake = order("e1", "freeze", "commerce/equity/91420111MA4LQ2R7X1", "150000.00", "equity", "400000.00")
+    stake.asset.capital = Decimal("300000.00")
     cmd, _ = lg.accept_order(led, stake, T0)
-    assert cmd is not None and cmd.amount is None, "the whole stake, no amount"
+    assert cmd is not None and cmd.amount == Decimal("150000.00"), "the capital to freeze reaches the agency"
+    assert lg.secured(led) == Decimal("200000.00"), "half the capital: half the stake's stated value"
     [effective] = lg.apply_outcome(
         led,
-        outcome(
-            "e1",
-            "effective",
-            "k",
-            control_id="SJ-1",
-            amount_controlled="300000.00",
-            reason="the whole stake is frozen: subscribed capital 300000.00",
-        ),
+        outcome("e1", "effective", "k", control_id="SJ-1", amount_controlled="150000.00", reason="frozen"),
         T0,
     )
-    assert effective.order.amount_controlled == Decimal("300000.00")
-    assert lg.secured(led) == Decimal("50000.00"), "the cap counts the stake's stated value"
+    assert effective.order.amount_controlled == Decimal("150000.00")
+    assert lg.secured(led) == Decimal("200000.00")
 
 
 def test_an_indivisible_asset_allowed_beyond_the_cap_is_no_excess_when_promoted() -> None:
