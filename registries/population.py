@@ -6,7 +6,8 @@ asset each registry holds about them. The same seed and scale always give the sa
 
 Why it looks the way it does: linkage must be tested against what registries really hold.
 
-- Names follow the real skew (王/李/张 ≈ 7 % each, 伟/芳/娜 common given names), so 张伟 and 王伟
+- Names follow the real skew (王/李/张 ≈ 7 % each, 伟/芳/娜 common given names; the tables are in
+  ``registries.population_tables``), so 张伟 and 王伟
   collide: homonyms with different ids and birth dates. Some people even share name, birth date
   and region with another (only the sequence digits differ): the hardest negatives there are.
 - Every registry record keeps the owner *as that registry recorded them*. At most one hard case per
@@ -42,12 +43,40 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
 
 from schemas.identifiers import IdType, org_code_check, resident_id_check, uscc_check
 from schemas.models import Party
 
 from . import hard_cases as hc
+from .population_tables import (
+    BANK_NAMES,
+    BANK_PREFIX,
+    BRANDS,
+    CAPITALS,
+    COMMON_GIVEN,
+    COMMON_GIVEN_CUM,
+    COURTS,
+    GIVEN_CHARS,
+    INDUSTRIES,
+    MINORITY_FATHER,
+    MINORITY_GIVEN,
+    MORTGAGEES,
+    PLATE_LETTERS,
+    REGION_CUM,
+    REGIONS,
+    ROADS,
+    SUFFIX_CUM,
+    SUFFIXES,
+    SURNAME_CUM,
+    SURNAMES,
+    URUMQI,
+    USCC_BODY,
+    VIN_CHARS,
+    VIN_VALUE,
+    VIN_WEIGHTS,
+    ZIHAO,
+    Region,
+)
 from .records import Control, Holding, Household, Owner
 
 __all__ = [
@@ -90,202 +119,6 @@ _MINORITY_RATE = 0.01
 _CONTROL_RATE = 0.05
 _WAITING_RATE = 0.25
 _PERIOD_DAYS = {"deposit": 365, "vehicle": 730, "real_estate": 1095, "land_use_right": 1095, "equity": 1095}
-
-
-class Region(NamedTuple):
-    code: str
-    abbr: str
-    province: str
-    city: str
-    district: str
-    plate: str
-
-
-_REGIONS = [
-    Region(*r.split())
-    for r in (
-        "420102 鄂 湖北省 武汉市 江岸区 A",
-        "420103 鄂 湖北省 武汉市 江汉区 A",
-        "420104 鄂 湖北省 武汉市 硚口区 A",
-        "420106 鄂 湖北省 武汉市 武昌区 A",
-        "420111 鄂 湖北省 武汉市 洪山区 A",
-        "420115 鄂 湖北省 武汉市 江夏区 A",
-        "420202 鄂 湖北省 黄石市 黄石港区 B",
-        "420502 鄂 湖北省 宜昌市 西陵区 E",
-        "420602 鄂 湖北省 襄阳市 襄城区 F",
-        "110101 京 北京市 北京市 东城区 A",
-        "110105 京 北京市 北京市 朝阳区 B",
-        "310101 沪 上海市 上海市 黄浦区 A",
-        "310115 沪 上海市 上海市 浦东新区 B",
-        "440305 粤 广东省 深圳市 南山区 B",
-        "440106 粤 广东省 广州市 天河区 A",
-        "320102 苏 江苏省 南京市 玄武区 A",
-        "330106 浙 浙江省 杭州市 西湖区 A",
-        "430102 湘 湖南省 长沙市 芙蓉区 A",
-        "500103 渝 重庆市 重庆市 渝中区 A",
-        "510104 川 四川省 成都市 锦江区 A",
-        "610113 陕 陕西省 西安市 雁塔区 A",
-        "410105 豫 河南省 郑州市 金水区 A",
-        "650102 新 新疆维吾尔自治区 乌鲁木齐市 天山区 A",
-    )
-]
-_REGION_CUM = list(itertools.accumulate([8, 8, 6, 9, 9, 6, 4, 4, 4, *([2] * 14)]))
-_URUMQI = next(r for r in _REGIONS if r.code == "650102")
-
-_SURNAME_TABLE = """王71 李70 张67 刘54 陈45 杨31 黄22 赵21 吴20 周19 徐16 孙15 马15 朱13 胡12 郭12 何11 林11
-高11 罗10 郑9 梁9 谢8 宋7 唐7 许7 韩7 冯7 邓7 曹6 彭6 曾6 肖6 田5 董5 袁5 潘5 于5 蒋5 蔡5 余5 杜5 叶4 程4
-苏4 魏4 吕4 丁4 任4 沈4 姚4 卢4 姜4 崔3 钟3 谭3 陆3 汪3 范3 金3 石3 廖3 贾3 夏3 韦3 付3 方3 白3 邹3 孟3
-熊3 秦3 邱3 江3 尹3 薛2 闫2 段2 雷2 侯2 龙2 史2 陶2 黎2 贺2 顾2 毛2 郝2 龚2 邵2 万2 钱2 严2 覃2 武2 戴2
-莫2 孔2 向2 汤2 欧阳1 司马1 诸葛1 於1 上官1
-甯1 昇1"""
-_SURNAMES = [w.rstrip("0123456789") for w in _SURNAME_TABLE.split()]
-_SURNAME_CUM = list(
-    itertools.accumulate(int(w.lstrip(s)) for w, s in zip(_SURNAME_TABLE.split(), _SURNAMES, strict=True))
-)
-_COMMON_GIVEN = (
-    "伟",
-    "芳",
-    "娜",
-    "秀英",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀兰",
-    "霞",
-    "平",
-    "刚",
-    "桂英",
-    "建华",
-    "建国",
-    "志强",
-    "婷婷",
-    "红",
-    "波",
-    "辉",
-    "鹏",
-    "斌",
-    "玲",
-    "华",
-    "飞",
-    "鑫",
-    "宇",
-    "浩",
-    "欣怡",
-    "子涵",
-    "梓涵",
-    "浩然",
-)
-_COMMON_GIVEN_CUM = list(itertools.accumulate(max(2, 30 - i) for i in range(len(_COMMON_GIVEN))))
-_GIVEN_CHARS = "".join(
-    dict.fromkeys(
-        "子梓浩宇轩然晨欣怡雨嘉佳文俊杰志明海涛建国华平秀英兰红玉芳丽静敏燕霞丹萍倩雪琳婷颖慧晓凤云飞鹏鸿斌彬"
-        "博峰磊军勇强刚毅振庆春秋冬梅菊竹松柏林森宏伟立新永成德福贵荣昌盛安康宁泰和顺家兴旭阳光亮辉晖晶瑞祥思雅"
-        "馨蕾蓓茜璐瑶瑾瑜琪琦锦绣"
-    )
-)
-_MINORITY_GIVEN = (
-    "买买提",
-    "艾力",
-    "阿不都",
-    "吐尔逊",
-    "艾买提",
-    "热合曼",
-    "阿依古丽",
-    "古丽娜",
-    "帕提古丽",
-    "迪丽娜尔",
-)
-_MINORITY_FATHER = (
-    "艾力",
-    "吐尔逊",
-    "买买提",
-    "阿布拉",
-    "库尔班",
-    "依明",
-    "沙吾提",
-)
-_ROADS = (
-    "中山大道",
-    "解放大道",
-    "建设大道",
-    "武珞路",
-    "珞喻路",
-    "民主路",
-    "和平大道",
-    "光谷大道",
-    "人民路",
-    "建设路",
-    "胜利街",
-    "沿江大道",
-)
-_ZIHAO = "华鑫盛达恒通宏兴利源泰祥和安信诚金鼎汇丰博远创新星海天瑞明德凯嘉润龙腾"
-_INDUSTRIES = (
-    "科技",
-    "贸易",
-    "建筑工程",
-    "物流",
-    "商贸",
-    "置业",
-    "餐饮管理",
-    "电子",
-    "机械设备",
-    "房地产开发",
-    "投资管理",
-    "文化传媒",
-    "环保科技",
-    "医药",
-    "食品",
-)
-_SUFFIXES = ("有限公司", "有限责任公司", "股份有限公司")
-_SUFFIX_CUM = (60, 88, 100)
-_CAPITALS = [
-    Decimal(c) for c in ("100000", "500000", "1000000", "3000000", "5000000", "10000000", "50000000")
-]
-_USCC_BODY = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-_BANK_NAMES = {
-    "icbc": "中国工商银行",
-    "ccb": "中国建设银行",
-    "boc": "中国银行",
-    "abc": "中国农业银行",
-    "cmb": "招商银行",
-}
-_BANK_PREFIX = {"icbc": "622202", "ccb": "621700", "boc": "621661", "abc": "622848", "cmb": "621483"}
-_BRANDS = {
-    "大众朗逸": "LSV",
-    "丰田卡罗拉": "LFM",
-    "本田雅阁": "LHG",
-    "比亚迪秦": "LC0",
-    "吉利帝豪": "L6T",
-    "日产轩逸": "LGB",
-    "特斯拉Model 3": "LRW",
-    "五菱宏光": "LZW",
-    "长安CS75": "LS5",
-    "别克英朗": "LSG",
-}
-_VIN_CHARS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
-# ISO 3779 transliteration of letters for the check digit (I, O, Q are never used)
-_VIN_VALUE = dict(
-    zip(
-        _VIN_CHARS,
-        [*range(10), *(1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9)],
-        strict=True,
-    )
-)
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-_COURTS = ("court-420106", "court-420111", "court-420102", "court-420115", "court-110105", "court-440305")
-_MORTGAGEES = ("中国建设银行武汉分行", "中国工商银行武汉分行", "招商银行武汉分行", "武汉农村商业银行")
 
 
 @dataclass(slots=True)
@@ -379,8 +212,8 @@ class _Generator:
 
     def people(self, n: int) -> list[Person]:
         rng = self.rng
-        surnames = rng.choices(_SURNAMES, cum_weights=_SURNAME_CUM, k=n)
-        regions = rng.choices(_REGIONS, cum_weights=_REGION_CUM, k=n)
+        surnames = rng.choices(SURNAMES, cum_weights=SURNAME_CUM, k=n)
+        regions = rng.choices(REGIONS, cum_weights=REGION_CUM, k=n)
         first = dt.date(1940, 1, 1).toordinal()
         span = dt.date(2006, 12, 31).toordinal() - first
         out: list[Person] = []
@@ -390,10 +223,10 @@ class _Generator:
                 twin = out[rng.randrange(len(out))]
                 name, born, region = twin.name, twin.birth_date, twin.region
             elif u < _CLONE_RATE + _MINORITY_RATE:
-                name = f"{rng.choice(_MINORITY_GIVEN)}·{rng.choice(_MINORITY_FATHER)}"
-                born, region = dt.date.fromordinal(first + rng.randrange(span)), _URUMQI
+                name = f"{rng.choice(MINORITY_GIVEN)}·{rng.choice(MINORITY_FATHER)}"
+                born, region = dt.date.fromordinal(first + rng.randrange(span)), URUMQI
             elif u < _CLONE_RATE + _MINORITY_RATE + _LING_RATE:
-                given = rng.choice(_GIVEN_CHARS)
+                given = rng.choice(GIVEN_CHARS)
                 name = surnames[i] + ("〇" + given if rng.random() < 0.5 else given + "〇")
                 born, region = dt.date.fromordinal(first + rng.randrange(span)), regions[i]
             else:
@@ -415,10 +248,10 @@ class _Generator:
         rng = self.rng
         u = rng.random()
         if u < 0.35:
-            return _COMMON_GIVEN[_draw(rng, _COMMON_GIVEN_CUM)]
+            return COMMON_GIVEN[_draw(rng, COMMON_GIVEN_CUM)]
         if u < 0.55:
-            return rng.choice(_GIVEN_CHARS)
-        return rng.choice(_GIVEN_CHARS) + rng.choice(_GIVEN_CHARS)
+            return rng.choice(GIVEN_CHARS)
+        return rng.choice(GIVEN_CHARS) + rng.choice(GIVEN_CHARS)
 
     def _resident_id(self, region: str, born: dt.date) -> str:
         while True:
@@ -437,14 +270,14 @@ class _Generator:
 
     def _street(self) -> str:
         r = self.rng
-        return f"{r.choice(_ROADS)}{r.randint(1, 999)}号{r.randint(1, 30)}栋"
+        return f"{r.choice(ROADS)}{r.randint(1, 999)}号{r.randint(1, 30)}栋"
 
     def companies(self, n: int, people: list[Person]) -> list[Company]:
         rng = self.rng
         out: list[Company] = []
         names: set[str] = set()
         for i in range(n):
-            region = _REGIONS[_draw(rng, _REGION_CUM)]
+            region = REGIONS[_draw(rng, REGION_CUM)]
             heads = [c for c in out[-50:] if c.parent is None]
             if heads and rng.random() < _BRANCH_RATE:
                 parent = rng.choice(heads)
@@ -454,7 +287,7 @@ class _Generator:
             if name in names:  # registration refuses a duplicate name; the applicant picks another
                 name, parent_key = self._company_name(region), None
             names.add(name)
-            capital = rng.choice(_CAPITALS)
+            capital = rng.choice(CAPITALS)
             code, check_override = self._uscc(region.code), None
             if rng.random() < _UNCHECKED_RATE:
                 code, check_override = hc.unchecked_code(rng, region.code), UNCHECKED_REASON
@@ -470,9 +303,9 @@ class _Generator:
     def _company_name(self, region: Region) -> str:
         rng = self.rng
         city = region.city.removesuffix("市")
-        trade = rng.choice(_ZIHAO) + rng.choice(_ZIHAO)
-        industry = rng.choice(_INDUSTRIES)
-        suffix = _SUFFIXES[_draw(rng, _SUFFIX_CUM)]
+        trade = rng.choice(ZIHAO) + rng.choice(ZIHAO)
+        industry = rng.choice(INDUSTRIES)
+        suffix = SUFFIXES[_draw(rng, SUFFIX_CUM)]
         u = rng.random()
         if u < 0.25:
             return f"{trade}{industry}（{city}）{suffix}"
@@ -484,7 +317,7 @@ class _Generator:
         rng = self.rng
         while True:
             body = (
-                "MA" + "".join(rng.choices(_USCC_BODY, k=6))
+                "MA" + "".join(rng.choices(USCC_BODY, k=6))
                 if rng.random() < 0.4
                 else f"{rng.randrange(10**8):08d}"
             )
@@ -648,7 +481,7 @@ class _Generator:
         at = AS_OF - dt.timedelta(days=rng.randint(1, 300), seconds=rng.randrange(86400))
         # a freeze always states an amount; on an empty account it waits for incoming funds
         amount = _money(rng.randint(100, max(100, int(value * 100)))) if action == "freeze" else None
-        courts = rng.sample(_COURTS, 2)
+        courts = rng.sample(COURTS, 2)
         out = [
             Control(courts[0], action, amount, at, at + dt.timedelta(days=_PERIOD_DAYS[kind]), 0, "effective")
         ]
@@ -663,10 +496,10 @@ class _Generator:
     def _deposit(self, who: Person | Company, yuan: float) -> None:
         rng = self.rng
         code = rng.choice(self.banks)
-        prefix = _BANK_PREFIX.get(code, "6230" + f"{sum(map(ord, code)) % 100:02d}")
+        prefix = BANK_PREFIX.get(code, "6230" + f"{sum(map(ord, code)) % 100:02d}")
         digits = f"{prefix}{rng.randrange(10000):04d}{next(self._serial):08d}"
         balance = _money(0 if rng.random() < 0.1 else int(yuan * 100))
-        bank = _BANK_NAMES.get(code, f"{code.upper()}银行")
+        bank = BANK_NAMES.get(code, f"{code.upper()}银行")
         self._add(
             f"bank:{code}",
             "deposit",
@@ -688,7 +521,7 @@ class _Generator:
         if rng.random() < 0.3:
             mortgages.append(
                 {
-                    "mortgagee": rng.choice(_MORTGAGEES),
+                    "mortgagee": rng.choice(MORTGAGEES),
                     "amount": _money(int(value * 60)),
                     "registered_on": dt.date(rng.randint(2016, 2025), rng.randint(1, 12), 1),
                 }
@@ -723,7 +556,7 @@ class _Generator:
             (area * rng.randint(300, 3000)).quantize(Decimal("0.01")),
             who,
             {
-                "location": f"{r.city}{r.district}{rng.choice(_ROADS)}以南",
+                "location": f"{r.city}{r.district}{rng.choice(ROADS)}以南",
                 "area_m2": area,
                 "usage": "宅基地" if isinstance(who, Person) else rng.choice(("工业用地", "商服用地")),
                 "term_ends": dt.date(rng.randint(2040, 2076), rng.randint(1, 12), 1),
@@ -737,7 +570,7 @@ class _Generator:
                 f"D{rng.randrange(10**5):05d}"
                 if rng.random() < 0.1
                 else "".join(
-                    rng.choice(_PLATE_LETTERS) if i < 2 and rng.random() < 0.3 else str(rng.randrange(10))
+                    rng.choice(PLATE_LETTERS) if i < 2 and rng.random() < 0.3 else str(rng.randrange(10))
                     for i in range(5)
                 )
             )
@@ -745,7 +578,7 @@ class _Generator:
             if plate not in self._plates:
                 self._plates.add(plate)
                 break
-        brand = rng.choice(list(_BRANDS))
+        brand = rng.choice(list(BRANDS))
         registered = dt.date(rng.randint(2010, 2025), rng.randint(1, 12), rng.randint(1, 28))
         new_price = rng.randint(80000, 400000)
         value = _money(int(new_price * 100 * 0.88 ** (AS_OF.year - registered.year)))
@@ -757,7 +590,7 @@ class _Generator:
             p,
             {
                 "brand_model": brand,
-                "vin": self._vin(_BRANDS[brand], registered.year),
+                "vin": self._vin(BRANDS[brand], registered.year),
                 "registered_on": registered,
             },
             recorded=(owner, anomaly),
@@ -765,14 +598,12 @@ class _Generator:
 
     def _vin(self, wmi: str, year: int) -> str:
         rng = self.rng
-        body = wmi + "".join(rng.choices(_VIN_CHARS[:-3], k=5))  # VDS
+        body = wmi + "".join(rng.choices(VIN_CHARS[:-3], k=5))  # VDS
         tail = (
-            _VIN_CHARS[10 + (year - 2010) % 20]
-            + rng.choice("123456789")
-            + f"{next(self._serial) % 10**6:06d}"
+            VIN_CHARS[10 + (year - 2010) % 20] + rng.choice("123456789") + f"{next(self._serial) % 10**6:06d}"
         )
         vin = body + "0" + tail
-        check = sum(_VIN_VALUE[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)) % 11
+        check = sum(VIN_VALUE[c] * w for c, w in zip(vin, VIN_WEIGHTS, strict=True)) % 11
         return body + ("X" if check == 10 else str(check)) + tail
 
 
