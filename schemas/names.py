@@ -13,10 +13,11 @@
    simplified. Two names equal here but not at level 1 are the same name written in another
    script, which is weaker evidence (the conversion is many-to-one, so distinct traditional
    names can collide). Conversion is one-way: simplified -> traditional is ambiguous and would
-   invent differences. A person's surname keeps its character when that character is itself a
-   standard character of simplified writing (:data:`SURNAME_EXCEPTIONS`: ``甯`` is not ``宁``,
-   ``昇`` is not ``升``, ``於`` is not ``于``, ``乾`` is not ``干``): every character of the
-   maintained 通用规范汉字表 (2013) that OpenCC's t2s tables would rewrite.
+   invent differences. In a person's name a character keeps its form when it is itself a standard
+   character of simplified writing (:data:`SURNAME_EXCEPTIONS`: ``甯`` is not ``宁``, ``昇`` is not
+   ``升``, ``於`` is not ``于``, ``乾`` is not ``干``): every character of the maintained
+   通用规范汉字表 (2013) that OpenCC's t2s tables would rewrite; the table keeps them for surnames
+   and personal names.
 3. :func:`org_form_key` - the variant key with equivalent legal forms unified
    (``有限责任公司`` == ``有限公司``). ``股份有限公司`` is a different form and stays different: a
    company may convert and keep its credit code, so a form difference is weak evidence, not a veto.
@@ -110,9 +111,10 @@ def _general_standard_characters() -> frozenset[str]:
 
 
 #: Characters that OpenCC's t2s would rewrite but that are standard characters of simplified
-#: writing in their own right (so distinct surnames): 甯 (not 宁), 昇 (not 升), 於 (not 于),
-#: 乾 (not 干), 陞, 釐, 徵, ... In a person's surname position they are kept, not converted.
+#: writing in their own right (so distinct surnames and name characters): 甯 (not 宁), 昇 (not 升),
+#: 於 (not 于), 乾 (not 干), 陞, 釐, 徵, ... In a person's name they are kept, not converted.
 SURNAME_EXCEPTIONS = _CONVERTIBLE & _general_standard_characters()
+_KEPT = re.compile(f"([{''.join(sorted(SURNAME_EXCEPTIONS))}])")
 
 
 @lru_cache(maxsize=65536)
@@ -128,15 +130,16 @@ def normalize_name(name: str) -> str:
 def name_variant_key(name: str, *, person: bool = True) -> str:
     """Traditional -> simplified on the normalised name (level 2).
 
-    For a person (``person=True``) the first character is the surname and keeps its character when
-    it is one of :data:`SURNAME_EXCEPTIONS`; an organisation's name is converted throughout
-    (``乾燥设备`` is 干燥设备).
+    For a person (``person=True``) a character of :data:`SURNAME_EXCEPTIONS` keeps its form
+    (``甯海`` stays 甯海, ``李昇`` stays 李昇; the rest converts: ``甯國強`` is 甯国强); an
+    organisation's name is converted throughout (``乾燥設備`` is 干燥设备).
     """
     norm = normalize_name(name)
     if _CONVERTIBLE.isdisjoint(norm):
         return norm
-    if person and norm[0] in SURNAME_EXCEPTIONS:
-        return norm[0] + _T2S.convert(norm[1:])
+    if person and not SURNAME_EXCEPTIONS.isdisjoint(norm):
+        parts = _KEPT.split(norm)  # odd positions: the kept characters themselves
+        return "".join(part if i % 2 else _T2S.convert(part) for i, part in enumerate(parts))
     return _T2S.convert(norm)
 
 

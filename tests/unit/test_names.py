@@ -117,8 +117,11 @@ def test_search_key_folds_what_a_registry_search_folds() -> None:
     assert search_key("張偉") != search_key("张伟")  # no script conversion in a registry's search
 
 
-def test_surname_exception_only_for_a_persons_surname() -> None:
-    assert name_variant_key("王於") == "王于"
+def test_standard_name_characters_are_kept_anywhere_in_a_persons_name_only() -> None:
+    """The 通用规范汉字表 keeps 昇, 甯, 陞, ... for surnames and personal names: 李昇 is not 李升."""
+    assert name_variant_key("李昇") == "李昇" != name_variant_key("李升")
+    assert name_variant_key("張甯") == "张甯"
+    assert name_variant_key("甯國強") == "甯国强"
     assert name_variant_key("乾燥設備有限公司", person=False) == "干燥设备有限公司"
 
 
