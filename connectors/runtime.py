@@ -13,6 +13,9 @@
   at once, without calling the registry, until a probe after ``HUB_CIRCUIT_RESET_SECONDS`` succeeds.
 - The age of the oldest request in flight per partition is exported (``/stats``, ``/in-flight``,
   ``hub_connector_oldest_in_flight_seconds``) so the desk sees a connector stuck on one message.
+- An answer larger than one message (``schemas.codec.MESSAGE_BUDGET_BYTES``) is published as
+  ``parts`` consecutive responses that split its records by size; a publish is retried only while the
+  broker's error is retriable (a message the producer or broker refuses as too large never is).
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from hub.clock import Clock, clock_from_settings
 from hub.errors import PermanentRegistryError, RegistryUnavailable
@@ -37,7 +40,15 @@ from hub.kafka import make_consumer
 from hub.masking import mask_text
 from hub.settings import HubSettings
 from schemas.agencies import agency_slug
-from schemas.codec import CodecError, dead_letter, decode, encode
+from schemas.codec import (
+    MESSAGE_BUDGET_BYTES,
+    CodecError,
+    TooLargeError,
+    dead_letter,
+    decode,
+    encode,
+    split_by_size,
+)
 from schemas.models import AgencyRequest, AgencyResponse
 from schemas.topics import AGENCY_RESPONSES, DEAD_LETTERS, agency_requests_topic
 
@@ -45,7 +56,7 @@ from .adapter import AgencyAdapter
 from .circuit import CircuitBreaker, CircuitOpenError, CircuitState
 from .retry import RetryPolicy, is_transient
 
-__all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker"]
+__all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker", "split_response"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +133,39 @@ def circuit_for(agency: str, settings: HubSettings) -> CircuitBreaker:
     )
     changed(CircuitState.CLOSED)
     return breaker
+
+
+def _retriable(e: BaseException) -> bool:
+    # a send that timed out (the broker away) is worth retrying though aiokafka does not mark it so
+    return isinstance(e, KafkaTimeoutError) or (isinstance(e, KafkaError) and bool(e.retriable))
+
+
+def split_response(response: AgencyResponse, budget: int = MESSAGE_BUDGET_BYTES) -> list[AgencyResponse]:
+    """The messages that carry ``response``: its records cut by encoded size so that each message
+    stays under ``budget`` bytes; party records travel in part 0. One message when it fits.
+
+    Raises ``TooLargeError`` when one record alone does not fit in a message.
+    """
+    records = response.records
+    header = response.model_copy(update={"records": [], "part": 0, "parts": 1})
+    overhead = len(encode(header)) + 32  # the part numbers grow by a few digits at most
+    if overhead >= budget:
+        raise TooLargeError(f"the answer without its records is {overhead} bytes")
+    sizes = [len(r.model_dump_json().encode()) for r in records]
+    chunks = split_by_size(records, sizes, budget, overhead=overhead)
+    if len(chunks) == 1:
+        return [response]
+    return [
+        header.model_copy(
+            update={
+                "records": chunk,
+                "party_records": response.party_records if i == 0 else [],
+                "part": i,
+                "parts": len(chunks),
+            }
+        )
+        for i, chunk in enumerate(chunks)
+    ]
 
 
 class OffsetTracker:
@@ -410,14 +454,34 @@ class ConnectorRunner:
             responded_at=self.clock.now(),
             idempotency_key=f"{request.idempotency_key}/response",
         )
-        await self.publish(AGENCY_RESPONSES, encode(response), key=request.inquiry_id.encode())
+        key = request.inquiry_id.encode()
+        try:
+            for part in split_response(response):
+                await self.publish(AGENCY_RESPONSES, encode(part), key=key)
+        except (TooLargeError, KafkaError) as e:
+            # can never succeed (or the broker stayed away): say so instead of leaving the agency silent
+            detail = mask_text(f"the answer could not be published: {type(e).__name__}: {e}")[:500]
+            context = {
+                "agency": self.agency,
+                "inquiry_id": request.inquiry_id,
+                "records": str(len(response.records)),
+            }
+            await self._dead_letter(value, e, "connector.publish", partition, offset, key, context=context)
+            response = response.model_copy(
+                update={"status": "failed", "detail": detail, "records": [], "party_records": []}
+            )
+            await self.publish(AGENCY_RESPONSES, encode(response), key=key)
         return response
 
     async def publish(self, topic: str, value: bytes, *, key: bytes | None) -> None:
         """Publish, retrying while the broker does not accept it: the registry's answer is in hand
-        and must not be lost to a broker hiccup (the offset is not committed until this returns)."""
+        and must not be lost to a broker hiccup (the offset is not committed until this returns).
+
+        Only retriable Kafka errors are retried (for ``connector_publish_retry_seconds``); any other
+        (``MessageSizeTooLargeError`` above all) is raised at once: it can never succeed.
+        """
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(KafkaError),
+            retry=retry_if_exception(_retriable),
             wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
             stop=stop_after_delay(self.settings.connector_publish_retry_seconds),
             reraise=True,

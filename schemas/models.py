@@ -92,6 +92,9 @@ class _Message(BaseModel):
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
+# Most messages one answer or one result may be split into (a part is at most ~512 KiB: see codec).
+MAX_PARTS = 10_000
+
 
 class DebtorRef(_Strict):
     """A party identified by identifier alone (as an inquiry names its subject).
@@ -434,6 +437,21 @@ class AgencyResponse(_Message):
     latency_ms: float | None = None
     responded_at: dt.datetime
     idempotency_key: str
+    part: int = Field(
+        default=0, ge=0, description="which part of a split answer this message carries (0-based)"
+    )
+    parts: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_PARTS,
+        description="how many messages the answer was split into (records by size; party records in part 0)",
+    )
+
+    @model_validator(mode="after")
+    def _part_in_range(self) -> AgencyResponse:
+        if self.part >= self.parts:
+            raise ValueError(f"part {self.part} of {self.parts} parts")
+        return self
 
 
 # ---------------------------------------------------------------- streams internal (Kafka)
@@ -506,6 +524,23 @@ class InquiryResult(_Message):
     version: int = 0
     updated_at: dt.datetime
     completed_at: dt.datetime | None = None
+    part: int = Field(
+        default=0, ge=0, description="which part of a split result this message carries; part 0 leads"
+    )
+    parts: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_PARTS,
+        description="how many messages this version was split into: every part carries the same header "
+        "(status, agencies, counts, version) and a slice of ``assets``; the whole result is the parts' "
+        "assets concatenated in part order",
+    )
+
+    @model_validator(mode="after")
+    def _part_in_range(self) -> InquiryResult:
+        if self.part >= self.parts:
+            raise ValueError(f"part {self.part} of {self.parts} parts")
+        return self
 
 
 # ---------------------------------------------------------------- dead letters
@@ -518,8 +553,13 @@ class DeadLetter(_Message):
     partition: int | None = None
     offset: int | None = None
     key: str | None = None
-    value: str = Field(description="the original message, as text (or base64 when not UTF-8)")
+    value: str = Field(
+        description="the original message, as text (or base64 when not UTF-8); cut to its first "
+        "DEAD_LETTER_VALUE_BYTES bytes when longer (``truncated``)"
+    )
     value_encoding: Literal["utf-8", "base64"] = "utf-8"
+    value_size: int | None = Field(default=None, ge=0, description="bytes of the original message")
+    truncated: bool = False
     stage: str
     error_class: str
     reason: str

@@ -17,8 +17,10 @@ the dead-letter topic with its reason instead of being dropped by faust's deseri
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,7 +28,10 @@ from typing import Any
 
 import aiokafka
 import faust
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+from faust.exceptions import ProducerSendError
 from faust.types import EventT
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from hub.clock import clock_from_settings
 from hub.masking import mask_text
@@ -124,6 +129,15 @@ court_outcomes = _topic(COURT_OUTCOMES)
 
 cases = app.Table("cases", default=None, partitions=settings.partitions)
 inquiries = app.Table("inquiries", default=None, partitions=settings.partitions)
+# The records of each part of an agency's answer, keyed ``<inquiry id>|<agency>|<part>``
+# (inquiry_state.part_key), as the JSON bytes of the record list: no value is larger than the
+# message that brought it, so the changelog never meets the producer's size limit.
+inquiry_parts = app.Table(
+    "inquiry_parts",
+    default=None,
+    partitions=settings.partitions,
+    schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"),
+)
 
 _ready = {"assigned": False}
 
@@ -139,7 +153,37 @@ async def healthz(web: Any, request: Any) -> Any:
     return web.json({"ok": ok}, status=200 if ok else 503)
 
 
+# How long a send is retried while the broker's error is retriable (it is away, or electing a leader).
+PUBLISH_RETRY_SECONDS = 30.0
+
+
+def _retriable(e: BaseException) -> bool:
+    if isinstance(e, ProducerSendError) and e.__cause__ is not None:  # faust wraps aiokafka's error
+        e = e.__cause__
+    return isinstance(e, KafkaTimeoutError) or (isinstance(e, KafkaError) and bool(e.retriable))
+
+
+async def _send_acked(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+    """Hand the message to the producer, retrying retriable errors for up to
+    ``PUBLISH_RETRY_SECONDS``; anything else is raised at once. A message over the producer's
+    ``max_request_size`` is refused here, before anything is sent (it could never succeed); once
+    accepted, the producer delivers it (aiokafka retries the broker's transient errors itself).
+
+    The delivery future is not awaited inside an agent: on the embedded broker, agents awaiting it
+    were seen to stall for good while the worker's group rebalanced.
+    """
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_retriable),
+        wait=wait_exponential_jitter(initial=0.1, max=2.0),
+        stop=stop_after_delay(PUBLISH_RETRY_SECONDS),
+        reraise=True,
+    ):
+        with attempt:
+            await topic.send(key=key, value=value)
+
+
 async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
+    """Send the event's message to the dead-letter topic (cut to a size that always fits)."""
     msg = event.message
     letter = dead_letter(
         topic=msg.topic,
@@ -151,10 +195,19 @@ async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
         key=msg.key,
     )
     letter.reason = mask_text(letter.reason)
-    await dead_letters.send(key=msg.key, value=encode(letter))
     log.warning(
-        "dead-lettered %s[%s]@%s at %s: %s", msg.topic, msg.partition, msg.offset, stage, letter.reason
+        "dead-lettering %s[%s]@%s (%s bytes) at %s: %s",
+        msg.topic,
+        msg.partition,
+        msg.offset,
+        letter.value_size,
+        stage,
+        letter.reason,
     )
+    try:
+        await _send_acked(dead_letters, msg.key, encode(letter))
+    except Exception:  # the broker refuses even the dead letter: keep serving, say where it was
+        log.exception("could not dead-letter %s[%s]@%s", msg.topic, msg.partition, msg.offset)
 
 
 async def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
@@ -187,7 +240,11 @@ def refusal_reason(case: Case | None, cmd: InquiryRequested) -> str | None:
 
 
 async def _publish_result(result: InquiryResult) -> None:
-    await inquiry_results.send(key=result.inquiry_id.encode(), value=encode(result))
+    """Publish one result version, split into parts under the message budget; return once the
+    broker acknowledged every part (raises what ``_send_acked`` raises)."""
+    key = result.inquiry_id.encode()
+    for message in inquiry_state.result_messages(result):
+        await _send_acked(inquiry_results, key, message)
 
 
 async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderRequested) -> None:
@@ -373,11 +430,40 @@ def _track(inquiry_id: str, state: dict[str, Any]) -> None:
         _settled.pop(inquiry_id, None)
 
 
+# Linked assets of the answer parts of open inquiries on this worker (a part never changes): a big
+# answer is linked once, not again each time another agency's answer republishes the result.
+_linked: inquiry_state.Linked = {}
+_LINKED_MAX_PARTS = 2000
+
+
+def _stored_records(key: str) -> list[dict[str, Any]] | None:
+    raw = inquiry_parts.get(key)
+    return json.loads(raw) if raw else None
+
+
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
-    state = inquiries.get(inquiry_id) or inquiry_state.new_state()
+    """Apply ``change`` to a copy of the inquiry's state; when it asks for it, publish the result;
+    only then write the state and any answer parts it received to the tables. A publish that fails
+    leaves the table as it was (the message is dead-lettered by ``_each``; the SLA timer still
+    settles the inquiry)."""
+    current = inquiries.get(inquiry_id)
+    state = inquiry_state.upgrade(copy.deepcopy(current) if current else inquiry_state.new_state())
     if change(state) and state["opened"] is not None:
-        result = inquiry_state.build_result(state, court_id=state["opened"]["court_id"], now=clock.now())
+        if len(_linked) > _LINKED_MAX_PARTS:
+            _linked.clear()
+        result = inquiry_state.build_result(
+            state,
+            court_id=state["opened"]["court_id"],
+            now=clock.now(),
+            stored=_stored_records,
+            linked=_linked,
+        )
         await _publish_result(result)
+        if state["final"]:
+            for key in inquiry_state.part_keys(inquiry_id, state):
+                _linked.pop(key, None)
+    for key, records in inquiry_state.take_parts(state).items():
+        inquiry_parts[key] = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
     inquiries[inquiry_id] = state
     _track(inquiry_id, state)
 
@@ -387,14 +473,23 @@ async def _on_opened(opened: InquiryOpened) -> None:
 
 
 async def _on_response(response: Any) -> None:
-    await _update(response.inquiry_id, lambda s: inquiry_state.apply_response(s, response))
+    def change(state: dict[str, Any]) -> bool:
+        # a part that leaves the answer incomplete is kept, not published: the result would not change
+        accepted = inquiry_state.apply_response(state, response)
+        return accepted and inquiry_state.answer_complete(state, response.agency)
+
+    await _update(response.inquiry_id, change)
 
 
 async def _on_deadline(tick: DeadlineReached) -> None:
     if tick.compact:
         state = inquiries.get(tick.inquiry_id)
+        state = inquiry_state.upgrade(copy.deepcopy(state)) if state else None
         tombstone = inquiry_state.compact(state) if state else None
-        if tombstone is not None:
+        if state is not None and tombstone is not None:
+            for key in inquiry_state.part_keys(tick.inquiry_id, state):
+                if key in inquiry_parts:
+                    del inquiry_parts[key]
             inquiries[tick.inquiry_id] = tombstone
             _track(tick.inquiry_id, tombstone)
         return

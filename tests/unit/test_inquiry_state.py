@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schemas.models import AgencyResponse, InquiryOpened, Party
+from schemas.codec import encode
+from schemas.models import AgencyResponse, InquiryOpened, InquiryResult, Party
 from streams import inquiry_state as st
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -128,3 +129,77 @@ def test_a_settled_inquiry_compacts_to_a_tombstone_that_still_counts_late_answer
     assert not st.apply_response(tomb, response("bank:icbc"))
     assert tomb["late"] == 1
     assert st.compact(tomb) is None
+
+
+def part(agency: str, i: int, n: int, records: list[dict], status: str = "answered") -> AgencyResponse:
+    return response(agency, status, records).model_copy(update={"part": i, "parts": n})
+
+
+def test_an_answer_in_parts_counts_once_every_part_arrived_in_any_order() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    assert st.apply_response(s, part("bank:icbc", 2, 3, [deposit("C", DEBTOR.id_number)]))
+    assert not st.apply_response(s, part("bank:icbc", 2, 3, [deposit("C", DEBTOR.id_number)])), "dup"
+    assert st.apply_response(s, part("bank:icbc", 0, 3, [deposit("A", DEBTOR.id_number)]))
+    assert not st.answer_complete(s, "bank:icbc")
+    pending = st.build_result(s, court_id="court-a", now=T0)
+    assert pending.status == "pending" and pending.agencies["bank:icbc"].status == "pending"
+    assert pending.agencies["bank:icbc"].detail == "2 of 3 parts of the answer received"
+    # records leave the state for a table keyed per inquiry, agency and part
+    table = st.take_parts(s)
+    assert set(table) == {"inq_1|bank:icbc|0", "inq_1|bank:icbc|2"} and s["parts"] == {}
+    assert st.apply_response(s, part("bank:icbc", 1, 3, [deposit("B", DEBTOR.id_number)]))
+    assert st.answer_complete(s, "bank:icbc")
+    result = st.build_result(s, court_id="court-a", now=T0, stored=table.get)
+    assert result.status == "complete"
+    assert [a.ref for a in result.assets] == ["A", "B", "C"]
+    assert st.part_keys("inq_1", s) == ["inq_1|bank:icbc|0", "inq_1|bank:icbc|1", "inq_1|bank:icbc|2"]
+
+
+def test_an_answer_missing_parts_at_the_deadline_is_unavailable_but_keeps_what_arrived() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    st.apply_response(s, part("bank:icbc", 0, 2, [deposit("A", DEBTOR.id_number)]))
+    assert st.apply_deadline(s, T0 + dt.timedelta(seconds=30))
+    result = st.build_result(s, court_id="court-a", now=T0)
+    assert result.status == "partial" and [a.ref for a in result.assets] == ["A"]
+    assert result.agencies["bank:icbc"].status == "unavailable"
+
+
+def test_a_failure_replaces_an_answer_whose_parts_could_not_all_be_published() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    st.apply_response(s, part("bank:icbc", 0, 4, [deposit("A", DEBTOR.id_number)]))
+    assert st.apply_response(s, response("bank:icbc", "failed"))
+    assert st.answer_complete(s, "bank:icbc")
+    result = st.build_result(s, court_id="court-a", now=T0)
+    assert result.status == "partial" and result.agencies["bank:icbc"].status == "failed"
+    assert st.part_keys("inq_1", s) == ["inq_1|bank:icbc|0"], "the stored part is still cleaned up"
+
+
+def test_a_state_written_before_answers_came_in_parts_is_upgraded() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    del s["parts"]
+    old = response("bank:icbc", records=[deposit("A", DEBTOR.id_number)]).model_dump(mode="json")
+    old.pop("part"), old.pop("parts")
+    s["responses"]["bank:icbc"] = old
+    st.upgrade(s)
+    assert list(s["parts"]) == ["inq_1|bank:icbc|0"]
+    assert [a.ref for a in st.build_result(s, court_id="court-a", now=T0).assets] == ["A"]
+
+
+def test_a_big_result_is_split_into_parts_under_the_budget_that_rebuild_it() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["bank:icbc"]))
+    st.apply_response(
+        s, response("bank:icbc", records=[deposit(f"R{i}", DEBTOR.id_number) for i in range(3000)])
+    )
+    result = st.build_result(s, court_id="court-a", now=T0)
+    messages = st.result_messages(result, budget=64 * 1024)
+    assert len(messages) > 3 and max(len(m) for m in messages) <= 64 * 1024
+    parts = [InquiryResult.model_validate_json(m) for m in messages]
+    assert {(p.version, p.status, p.parts) for p in parts} == {(result.version, "complete", len(parts))}
+    assert [p.part for p in parts] == list(range(len(parts)))
+    assert [a for p in parts for a in p.assets] == result.assets
+    assert st.result_messages(result, budget=len(encode(result))) == [encode(result)], "one when it fits"
