@@ -20,6 +20,7 @@ from schemas.codec import encode
 from schemas.models import AssetRef, ControlOrderRequested
 from schemas.topics import COURT_COMMANDS
 
+from .complete import found
 from .conftest import WEBHOOK_SECRET, HubClient
 from .planted import (
     CAP_ACCOUNTS,
@@ -39,8 +40,8 @@ SETTLED = {"effective", "waiting", "partial", "rejected", "failed"}
 
 
 def test_second_court_waits_then_takes_effect_when_the_first_releases(hub: HubClient) -> None:
-    case_a, assets_a = hub.find_assets(FLAT_OWNER)
-    case_b, assets_b = hub.find_assets(FLAT_OWNER, client=hub.court_b)
+    case_a, assets_a = found(hub, FLAT_OWNER)
+    case_b, assets_b = found(hub, FLAT_OWNER, client=hub.court_b)
     flat_a, flat_b = assets_a[FLAT_REF], assets_b[FLAT_REF]
     assert flat_a["asset_id"] == flat_b["asset_id"]
 
@@ -62,7 +63,7 @@ def test_second_court_waits_then_takes_effect_when_the_first_releases(hub: HubCl
     assert second_state["effective_at"] is None
 
     # a later inquiry shows both controls on the flat, in their queue order
-    _, seen = hub.find_assets(FLAT_OWNER)
+    _, seen = found(hub, FLAT_OWNER)
     positions = sorted(
         c["position"] for c in seen[FLAT_REF]["controls"] if c.get("status") in ("effective", "waiting")
     )
@@ -85,7 +86,7 @@ def test_second_court_waits_then_takes_effect_when_the_first_releases(hub: HubCl
 
 
 def test_freezes_at_three_banks_at_once_never_exceed_the_cap(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(CAP_DEBTOR)  # owed 100,000 + costs 1,500
+    case_id, assets = found(hub, CAP_DEBTOR)  # owed 100,000 + costs 1,500
     bodies = [
         {
             "case_id": case_id,
@@ -114,7 +115,7 @@ def test_freezes_at_three_banks_at_once_never_exceed_the_cap(hub: HubClient) -> 
 
 
 def test_freeze_on_an_account_holding_less_is_partial_with_the_real_amount(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(THIN_DEBTOR)
+    case_id, assets = found(hub, THIN_DEBTOR)
     order = hub.order(
         case_id=case_id,
         asset_id=assets[THIN_ACCOUNT]["asset_id"],
@@ -139,7 +140,7 @@ async def _publish_twice(bootstrap: str, message: ControlOrderRequested) -> None
 
 
 def test_deduction_is_applied_once_when_the_order_is_delivered_twice(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(DEDUCT_DEBTOR)
+    case_id, assets = found(hub, DEDUCT_DEBTOR)
     account = assets[DEDUCT_ACCOUNT]
     freeze = hub.order(
         case_id=case_id,
@@ -177,12 +178,12 @@ def test_deduction_is_applied_once_when_the_order_is_delivered_twice(hub: HubCli
     assert case["ledger"]["deducted"] == "5000.00"
     freeze_state = hub.court_a.get(f"/v1/control-orders/{freeze}").json()
     assert freeze_state["amount_controlled"] == "15000.00"
-    _, after = hub.find_assets(DEDUCT_DEBTOR)
+    _, after = found(hub, DEDUCT_DEBTOR)
     assert after[DEDUCT_ACCOUNT]["value"] == "45000.00", "the registry moved the money once"
 
 
 def test_possible_link_cannot_be_frozen_until_a_judge_confirms_it(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(SLIP_DEBTOR)
+    case_id, assets = found(hub, SLIP_DEBTOR)
     account = assets[SLIP_ACCOUNT]
     assert account["linkage"]["decision"] == "possible"
     body = {
@@ -218,7 +219,7 @@ def test_possible_link_cannot_be_frozen_until_a_judge_confirms_it(hub: HubClient
 
 
 def test_bad_orders_get_4xx_naming_the_field(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(THIN_DEBTOR)
+    case_id, assets = found(hub, THIN_DEBTOR)
     asset_id = assets[THIN_ACCOUNT]["asset_id"]
     cases = [
         ({"action": "freeze", "approved_by": hub.judge()}, 422, "amount is required"),
@@ -253,7 +254,7 @@ def test_bad_orders_get_4xx_naming_the_field(hub: HubClient) -> None:
 
 
 def test_every_outcome_reaches_the_court_webhook_signed_and_deduplicable(hub: HubClient) -> None:
-    case_id, assets = hub.find_assets(THIN_DEBTOR)
+    case_id, assets = found(hub, THIN_DEBTOR)
     order = hub.order(
         case_id=case_id,
         asset_id=assets[THIN_ACCOUNT]["asset_id"],
