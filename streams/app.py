@@ -28,16 +28,12 @@ from typing import Any
 
 import aiokafka
 import faust
-from aiokafka.errors import KafkaError, KafkaTimeoutError
-from faust.exceptions import ProducerSendError
 from faust.types import EventT
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from hub.clock import clock_from_settings
-from hub.masking import mask_text
 from hub.settings import HubSettings, get_settings
 from schemas.agencies import agency_type
-from schemas.codec import CodecError, dead_letter, decode, encode
+from schemas.codec import encode
 from schemas.identifiers import identifier_variants
 from schemas.models import (
     AgencyRequest,
@@ -67,7 +63,7 @@ from schemas.topics import (
     agency_requests_topic,
 )
 
-from . import inquiry_state, ledger
+from . import delivery, inquiry_state, ledger
 
 log = logging.getLogger(__name__)
 
@@ -153,78 +149,16 @@ async def healthz(web: Any, request: Any) -> Any:
     return web.json({"ok": ok}, status=200 if ok else 503)
 
 
-# How long a send is retried while the broker's error is retriable (it is away, or electing a leader).
-PUBLISH_RETRY_SECONDS = 30.0
-
-
-def _retriable(e: BaseException) -> bool:
-    if isinstance(e, ProducerSendError) and e.__cause__ is not None:  # faust wraps aiokafka's error
-        e = e.__cause__
-    return isinstance(e, KafkaTimeoutError) or (isinstance(e, KafkaError) and bool(e.retriable))
-
-
-async def _send_acked(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
-    """Hand the message to the producer, retrying retriable errors for up to
-    ``PUBLISH_RETRY_SECONDS``; anything else is raised at once. A message over the producer's
-    ``max_request_size`` is refused here, before anything is sent (it could never succeed); once
-    accepted, the producer delivers it (aiokafka retries the broker's transient errors itself).
-
-    The delivery future is not awaited inside an agent: on the embedded broker, agents awaiting it
-    were seen to stall for good while the worker's group rebalanced.
-    """
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception(_retriable),
-        wait=wait_exponential_jitter(initial=0.1, max=2.0),
-        stop=stop_after_delay(PUBLISH_RETRY_SECONDS),
-        reraise=True,
-    ):
-        with attempt:
-            await topic.send(key=key, value=value)
+_send_acked = delivery.send_acked
 
 
 async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
-    """Send the event's message to the dead-letter topic (cut to a size that always fits)."""
-    msg = event.message
-    letter = dead_letter(
-        topic=msg.topic,
-        value=msg.value,
-        stage=stage,
-        error=error,
-        partition=msg.partition,
-        offset=msg.offset,
-        key=msg.key,
-    )
-    letter.reason = mask_text(letter.reason)
-    log.warning(
-        "dead-lettering %s[%s]@%s (%s bytes) at %s: %s",
-        msg.topic,
-        msg.partition,
-        msg.offset,
-        letter.value_size,
-        stage,
-        letter.reason,
-    )
-    try:
-        await _send_acked(dead_letters, msg.key, encode(letter))
-    except Exception:  # the broker refuses even the dead letter: keep serving, say where it was
-        log.exception("could not dead-letter %s[%s]@%s", msg.topic, msg.partition, msg.offset)
+    await delivery.dead_letter_event(dead_letters, event, stage, error)
 
 
-async def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
+def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
     """Decode every event; dead-letter what cannot be decoded or handled; keep serving the next."""
-    async for event in stream.events():
-        try:
-            message = decode(event.message.topic, event.value)
-        except CodecError as e:
-            await _dead_letter(event, f"{stage}.decode", e)
-            yield None
-            continue
-        try:
-            await handle(message)
-        except Exception as e:  # faust would ack and drop it: record it instead
-            log.exception("%s failed", stage)
-            await _dead_letter(event, stage, e)
-        yield None
+    return delivery.each(stream, stage, handle, dead_letters)
 
 
 # ---------------------------------------------------------------- court commands
