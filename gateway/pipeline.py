@@ -230,11 +230,13 @@ class ReadModel:
     ) -> dict[str, Any] | None:
         """The whole result once every part of its version arrived (parts share the header and
         split ``assets`` in order); None until then. An older version's parts are superseded."""
-        if part.parts == 1:
-            return body
         current = self._assembling.get(part.inquiry_id)
         if current is not None and current.version > part.version:
             return None  # a part of a version already superseded
+        if part.parts == 1:
+            if current is not None and current.version < part.version:
+                del self._assembling[part.inquiry_id]  # superseded before all its parts arrived
+            return body
         if current is None or current.version < part.version or current.parts != part.parts:
             current = _Assembly(part.version, part.parts, tp, msg.offset, time.monotonic())
             self._assembling[part.inquiry_id] = current

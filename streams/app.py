@@ -448,7 +448,11 @@ async def on_deadline(stream: Any) -> AsyncIterator[None]:
         yield None
 
 
-_deadline_sent: set[str] = set()
+# When this worker last asked to settle each overdue inquiry (monotonic s): asked again while it stays
+# open, so a settlement whose publish failed (the tick is dead-lettered, the state left as it was)
+# is retried until it succeeds.
+_deadline_sent: dict[str, float] = {}
+_DEADLINE_RETRY_SECONDS = 10.0
 _last_full_scan = {"at": 0.0}
 
 
@@ -462,11 +466,13 @@ async def sla_timer() -> None:
                 _track(inquiry_id, state)
     now = clock.now()
     for inquiry_id, deadline in list(_open_deadlines.items()):
-        if now >= deadline and inquiry_id not in _deadline_sent:
-            _deadline_sent.add(inquiry_id)
+        asked = _deadline_sent.get(inquiry_id)
+        if now >= deadline and (asked is None or time.monotonic() - asked >= _DEADLINE_RETRY_SECONDS):
+            _deadline_sent[inquiry_id] = time.monotonic()
             tick = DeadlineReached(inquiry_id=inquiry_id, at=now)
             await inquiry_deadlines.send(key=inquiry_id.encode(), value=encode(tick))
-    _deadline_sent.intersection_update(_open_deadlines)  # settled ones need no memory
+    for inquiry_id in [i for i in _deadline_sent if i not in _open_deadlines]:  # settled: no memory
+        del _deadline_sent[inquiry_id]
     retention = settings.inquiry_retention_seconds
     for inquiry_id, since in list(_settled.items()):
         if time.monotonic() - since >= retention:
