@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
@@ -40,20 +40,13 @@ from hub.kafka import make_consumer
 from hub.masking import mask_text
 from hub.settings import HubSettings
 from schemas.agencies import agency_slug
-from schemas.codec import (
-    MESSAGE_BUDGET_BYTES,
-    CodecError,
-    TooLargeError,
-    dead_letter,
-    decode,
-    encode,
-    split_by_size,
-)
+from schemas.codec import CodecError, TooLargeError, dead_letter, decode, encode
 from schemas.models import AgencyRequest, AgencyResponse
 from schemas.topics import AGENCY_RESPONSES, DEAD_LETTERS, agency_requests_topic
 
 from .adapter import AgencyAdapter
 from .circuit import CircuitBreaker, CircuitOpenError, CircuitState
+from .messages import retriable, split_response
 from .retry import RetryPolicy, is_transient
 
 __all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker", "split_response"]
@@ -133,39 +126,6 @@ def circuit_for(agency: str, settings: HubSettings) -> CircuitBreaker:
     )
     changed(CircuitState.CLOSED)
     return breaker
-
-
-def _retriable(e: BaseException) -> bool:
-    # a send that timed out (the broker away) is worth retrying though aiokafka does not mark it so
-    return isinstance(e, KafkaTimeoutError) or (isinstance(e, KafkaError) and bool(e.retriable))
-
-
-def split_response(response: AgencyResponse, budget: int = MESSAGE_BUDGET_BYTES) -> list[AgencyResponse]:
-    """The messages that carry ``response``: its records cut by encoded size so that each message
-    stays under ``budget`` bytes; party records travel in part 0. One message when it fits.
-
-    Raises ``TooLargeError`` when one record alone does not fit in a message.
-    """
-    records = response.records
-    header = response.model_copy(update={"records": [], "part": 0, "parts": 1})
-    overhead = len(encode(header)) + 32  # the part numbers grow by a few digits at most
-    if overhead >= budget:
-        raise TooLargeError(f"the answer without its records is {overhead} bytes")
-    sizes = [len(r.model_dump_json().encode()) for r in records]
-    chunks = split_by_size(records, sizes, budget, overhead=overhead)
-    if len(chunks) == 1:
-        return [response]
-    return [
-        header.model_copy(
-            update={
-                "records": chunk,
-                "party_records": response.party_records if i == 0 else [],
-                "part": i,
-                "parts": len(chunks),
-            }
-        )
-        for i, chunk in enumerate(chunks)
-    ]
 
 
 class OffsetTracker:
@@ -481,7 +441,7 @@ class ConnectorRunner:
         (``MessageSizeTooLargeError`` above all) is raised at once: it can never succeed.
         """
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_retriable),
+            retry=retry_if_exception(retriable),
             wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
             stop=stop_after_delay(self.settings.connector_publish_retry_seconds),
             reraise=True,
