@@ -183,6 +183,20 @@ def test_ten_thousand_accounts_and_two_thousand_properties_come_back_complete(bi
     deposit = next(a for a in result["assets"] if a["ref"] == _account(7))
     assert deposit["value"] == "1007.50" and deposit["linkage"]["decision"] == "match"
 
+    # the same assets, page by page
+    paged: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        r = big_hub.court_a.get(
+            f"/v1/inquiries/{inquiry_id}", params={"assets_offset": offset, "assets_limit": 5000}
+        )
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert page["assets_total"] == ACCOUNTS + PROPERTIES and len(page["assets"]) <= 5000
+        paged += [a["asset_id"] for a in page["assets"]]
+        offset = page["assets_next_offset"]
+    assert paged == [a["asset_id"] for a in result["assets"]]
+
     # the answer and the result crossed the broker in parts, none over the message budget
     bootstrap = big_hub.settings.bootstrap
     answers = _sizes(bootstrap, AGENCY_RESPONSES, inquiry_id)
