@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: up test unit integration lint typecheck bench eval-linkage demo clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml deploy/embedded/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the embedded broker's durable store (s3rver, from the npm registry; needs Node.js and npm)
+	npm ci --prefix deploy/embedded --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 up: $(STAMP)

@@ -40,15 +40,15 @@ def up(timeout: Annotated[float, typer.Option(help="seconds to wait for health")
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
     _print_endpoints(hub)
+
+    def tell(name: str, message: str) -> None:
+        colour = "red" if "crash-looping" in message else "yellow"
+        console.print(f"[{colour}]{name} {message}[/{colour}] (status: {hub.status_path})")
+
+    hub.on_event.append(tell)
+    hub.start_watchdog()
     try:
-        while not stop.is_set():
-            try:
-                for name in hub.revive_crashed():
-                    console.print(f"[yellow]{name} exited unexpectedly and was restarted[/yellow]")
-            except HubError as e:
-                console.print(f"[red]{e}[/red]")
-                stop.set()
-            stop.wait(1.0)
+        stop.wait()
     finally:
         console.print("stopping…")
         hub.stop()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,13 @@ class HubSettings(BaseSettings):
     state_dir: Path = Path(".hub")
     kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
     embedded_kafka_port: int = 9092
+    embedded_broker_storage: Literal["s3", "memory"] = Field(
+        "s3",
+        description="s3: the embedded broker keeps its log in a local S3-compatible store (s3rver) under "
+        "the state dir, so topics, records and committed offsets survive restarts and kill -9; "
+        "memory: nothing survives the broker process",
+    )
+    embedded_store_port: int = Field(9095, description="port of the embedded broker's object store (s3rver)")
     database_url: str | None = Field(None, description="sqlite:///path or postgresql://...; default SQLite")
     partitions: int = Field(4, ge=1, le=256)
     replication_factor: int = Field(
@@ -96,9 +103,32 @@ class HubSettings(BaseSettings):
     streams_port: int = 8091
     connectors_url: str | None = Field(None, description="default http://127.0.0.1:<connectors_port>")
     streams_url: str | None = Field(None, description="default http://127.0.0.1:<streams_port>")
+    stream_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="stream worker processes hub up starts (worker i serves health on "
+        "streams_port + 10*i); they share the partitions",
+    )
+    connector_processes: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="connector processes hub up starts (process i serves health on "
+        "connectors_port + 10*i); they share the partitions",
+    )
 
     # --- inquiries
     inquiry_sla_seconds: float = Field(30.0, gt=0)
+    reconcile_grace_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="an inquiry still pending this long past its SLA is sent again by the gateway; "
+        "4 times this long past it, the gateway settles it partial itself",
+    )
+    reconcile_interval_seconds: float = Field(
+        5.0, gt=0, description="how often the gateway looks for inquiries pending past their SLA"
+    )
     inquiry_retention_seconds: float = Field(
         3600.0, gt=0, description="how long the streams keep a settled inquiry's full state (late answers)"
     )
@@ -268,6 +298,20 @@ class HubSettings(BaseSettings):
     @property
     def resolved_streams_url(self) -> str:
         return (self.streams_url or f"http://127.0.0.1:{self.streams_port}").rstrip("/")
+
+    @property
+    def streams_urls(self) -> list[str]:
+        """Health URLs of every stream worker ``hub up`` starts (an explicit URL means one service)."""
+        if self.streams_url:
+            return [self.resolved_streams_url]
+        return [f"http://127.0.0.1:{self.streams_port + 10 * i}" for i in range(self.stream_workers)]
+
+    @property
+    def connectors_urls(self) -> list[str]:
+        """Health URLs of every connector process ``hub up`` starts."""
+        if self.connectors_url:
+            return [self.resolved_connectors_url]
+        return [f"http://127.0.0.1:{self.connectors_port + 10 * i}" for i in range(self.connector_processes)]
 
     def registry_port(self, agency: str) -> int:
         if agency in REGISTRY_PORT_OFFSETS:

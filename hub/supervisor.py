@@ -1,9 +1,16 @@
-"""Start the whole hub as child processes, wait until each is healthy, stop them all cleanly.
+"""Start the whole hub as child processes, wait until each is healthy, keep them up, stop them all.
 
-Order: broker (embedded unless ``HUB_KAFKA_BOOTSTRAP`` is set) → topics → registries, connectors,
-stream worker, gateway → ``/healthz``. Stop runs in reverse, the broker last and with a grace
-period (it takes ~5 s to exit while clients are still connected). Children get SIGTERM if the
-supervisor dies (``PR_SET_PDEATHSIG``), so nothing is orphaned.
+Order: the embedded broker's object store (s3rver, with ``HUB_EMBEDDED_BROKER_STORAGE=s3``, the
+default) → the embedded broker (tansu; none when ``HUB_KAFKA_BOOTSTRAP`` is set) → topics →
+registries, connectors, stream workers, gateway → ``/healthz``. Stop runs in reverse, the broker
+and its store last and with a grace period (the broker takes ~5 s to exit while clients are still
+connected). Children get SIGTERM if the supervisor dies (``PR_SET_PDEATHSIG``), so nothing is
+orphaned.
+
+While the hub runs, :meth:`Hub.watch` (a thread started by :meth:`Hub.start_watchdog`) restarts
+any service that exits on its own, the broker and its store included, with the backoff of
+:class:`hub.watchdog.RestartPolicy`; a crash-looping service is retried and reported in
+``services.json``, never allowed to stop the others.
 """
 
 from __future__ import annotations
@@ -15,25 +22,40 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from .errors import ConfigError, HubError
 from .kafka import create_topics, wait_for_broker
 from .settings import HubSettings
+from .watchdog import RestartPolicy, ServiceStatus, write_status
 
 __all__ = ["Hub", "HubStartError", "settings_from_env"]
 
 log = logging.getLogger(__name__)
-DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "examples" / "demo-fixtures.jsonl"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FIXTURES = PROJECT_ROOT / "examples" / "demo-fixtures.jsonl"
+EMBEDDED = PROJECT_ROOT / "deploy" / "embedded"
+STORE_SCRIPT = EMBEDDED / "store.js"  # s3rver with S3's conditional writes (see the script)
+# s3rver's fixed development credentials; the store listens on the loopback only
+_STORE_ENV = {
+    "AWS_ACCESS_KEY_ID": "S3RVER",
+    "AWS_SECRET_ACCESS_KEY": "S3RVER",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ALLOW_HTTP": "true",
+}
+_BUCKET = "tansu"
 
 
 class HubStartError(HubError):
@@ -80,6 +102,8 @@ class Child:
     log_path: Path
     log_file: IO[bytes] = field(repr=False)
     restarts: list[float] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    exited_at: float | None = None
 
 
 class Hub:
@@ -97,7 +121,13 @@ class Hub:
             self.env["HUB_REGISTRY_FIXTURES"] = str(DEFAULT_FIXTURES)
         self.settings = settings_from_env(self.env)
         self.children: list[Child] = []
-        self.broker: Child | None = None
+        self.policy = RestartPolicy()
+        self.status: dict[str, ServiceStatus] = {}
+        self.status_path = self.state_dir / "services.json"
+        self._lock = threading.RLock()
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.on_event: list[Callable[[str, str], None]] = []  # told of exits and restarts
 
     # ------------------------------------------------------------ configuration
     def _ensure_credentials(self, base: HubSettings) -> None:
@@ -123,72 +153,200 @@ class Hub:
         return f"http://{self.settings.gateway_host}:{self.settings.gateway_port}"
 
     # ------------------------------------------------------------ processes
-    def _spawn(self, name: str, argv: list[str]) -> Child:
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
         logs = self.state_dir / "logs"
         logs.mkdir(exist_ok=True)
         log_path = logs / f"{name}.log"
         log_file = log_path.open("ab")
+        extra = env or {}
         proc = subprocess.Popen(
             argv,
-            env=self.env,
+            env={**self.env, **extra},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             start_new_session=True,
         )
-        return Child(name, argv, proc, log_path, log_file)
+        with self._lock:
+            self.status[name] = ServiceStatus(pid=proc.pid)
+            self._write_status()
+        return Child(name, argv, proc, log_path, log_file, env=extra)
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        child = self._spawn(name, argv, env)
+        self.children.append(child)
+        return child
+
+    def _write_status(self) -> None:
+        with contextlib.suppress(OSError):
+            write_status(self.status_path, self.status)
 
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)
 
+    @property
+    def broker(self) -> Child | None:
+        return next((c for c in self.children if c.name == "broker"), None)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service, as a crash (the watchdog, when running, restarts it)."""
+        child = self.child(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.proc.pid, signal.SIGKILL)
+        child.proc.wait(10)
+
     def restart(self, name: str, *, kill: bool = False) -> Child:
         """Stop one service (SIGKILL with ``kill``, as a crash) and start it again in its place."""
-        old = self.child(name)
-        if kill and old.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(old.proc.pid, signal.SIGKILL)
-            old.proc.wait(10)
-            old.log_file.close()
-        else:
-            self._terminate(old, grace=10)
-        new = self._spawn(name, old.argv)
-        new.restarts = [*old.restarts, time.monotonic()]
-        self.children[self.children.index(old)] = new
+        with self._lock:
+            old = self.child(name)
+            if kill and old.proc.poll() is None:
+                self.kill(name)
+                old.log_file.close()
+            else:
+                self._terminate(old, grace=10)
+            restarts = [*old.restarts, time.monotonic()]
+            new = self._spawn(name, old.argv, old.env)
+            new.restarts = restarts
+            self.status[name].restarts = len(restarts)
+            self._write_status()
+            self.children[self.children.index(old)] = new
+        if name == "broker":
+            self._after_broker_restart()
         return new
 
-    def revive_crashed(self, max_restarts: int = 5, window: float = 600.0) -> list[str]:
-        """Restart services that exited on their own; refuse (HubError) one crashing in a loop."""
+    def _after_broker_restart(self) -> None:
+        """A broker on the memory engine comes back empty: give it the hub's topics again."""
+        try:
+            asyncio.run(wait_for_broker(self.settings.bootstrap, timeout=30))
+            asyncio.run(create_topics(self.settings))
+        except Exception as e:  # reported; the watchdog tries again if the broker exits again
+            log.warning("broker restarted but not ready: %s", e)
+
+    def revive_crashed(self, now: float | None = None) -> list[str]:
+        """Restart every service that exited on its own and whose backoff has passed.
+
+        Never raises for a crash-looping service: it is retried at the longest backoff and its
+        state in ``services.json`` says ``crash_looping``. Returns the names restarted.
+        """
         revived = []
         for child in list(self.children):
-            if child.proc.poll() is None:
+            code = child.proc.poll()
+            if code is None:
                 continue
-            recent = [t for t in child.restarts if time.monotonic() - t < window]
-            if len(recent) >= max_restarts:
-                raise HubStartError(
-                    f"{child.name} exited {len(recent) + 1} times in {window:.0f} s (last code "
-                    f"{child.proc.returncode}); see {child.log_path}:\n{self._tail(child.log_path)}"
-                )
-            child.restarts = recent
-            self.restart(child.name)
+            at = time.monotonic() if now is None else now
+            with self._lock:
+                if child not in self.children:  # replaced meanwhile (restarted by someone else)
+                    continue
+                status = self.status.setdefault(child.name, ServiceStatus())
+                if child.exited_at is None:
+                    child.exited_at = at
+                    child.restarts = self.policy.recent(child.restarts, at)
+                    looping = self.policy.crash_looping(child.restarts, at)
+                    status.state = "crash_looping" if looping else "restarting"
+                    status.last_exit_code = code
+                    status.pid = None
+                    status.since = _utcnow()
+                    what = f"exited with code {code}" + (" (crash-looping)" if looping else "")
+                    self._tell(child.name, what)
+                    log.warning("%s %s; see %s", child.name, what, child.log_path)
+                wait = self.policy.delay(child.restarts, child.exited_at) - (at - child.exited_at)
+                status.next_restart_in = round(max(wait, 0.0), 1)
+                self._write_status()
+                if wait > 0:
+                    continue
+                new = self.restart(child.name)
+            with self._lock:
+                looping = self.policy.crash_looping(new.restarts, time.monotonic())
+                self.status[child.name].state = "crash_looping" if looping else "running"
+                self.status[child.name].next_restart_in = None
+                self._write_status()
+            self._tell(child.name, "restarted")
             revived.append(child.name)
         return revived
 
-    def _check_ports(self) -> None:
+    def _tell(self, name: str, message: str) -> None:
+        for callback in self.on_event:
+            with contextlib.suppress(Exception):
+                callback(name, message)
+
+    def watch(self, interval: float = 0.5) -> None:
+        """Revive crashed services until :meth:`stop_watchdog` (the body of the watchdog thread)."""
+        while not self._watch_stop.wait(interval):
+            try:
+                self.revive_crashed()
+            except Exception:  # the watchdog itself must not die: log and keep watching
+                log.exception("watchdog round failed")
+
+    def start_watchdog(self, interval: float = 0.5) -> None:
+        if self._watcher is None:
+            self._watch_stop.clear()
+            self._watcher = threading.Thread(
+                target=self.watch, args=(interval,), name="hub-watchdog", daemon=True
+            )
+            self._watcher.start()
+
+    def stop_watchdog(self) -> None:
+        self._watch_stop.set()
+        if self._watcher is not None:
+            self._watcher.join(10)
+            self._watcher = None
+
+    def _ports(self) -> dict[str, tuple[str, int]]:
         s = self.settings
-        wanted = {
-            "gateway": (s.gateway_host, s.gateway_port),
-            "connectors": ("127.0.0.1", s.connectors_port),
-            "streams": ("127.0.0.1", s.streams_port),
-        }
-        wanted.update({f"registry {a}": (s.registry_host, s.registry_port(a)) for a in s.agencies})
+        wanted = {"gateway (HUB_GATEWAY_PORT)": (s.gateway_host, s.gateway_port)}
+        for i in range(s.connector_processes):
+            wanted[f"connectors {i} (HUB_CONNECTORS_PORT)"] = ("127.0.0.1", s.connectors_port + 10 * i)
+        for i in range(s.stream_workers):
+            wanted[f"streams {i} (HUB_STREAMS_PORT)"] = ("127.0.0.1", s.streams_port + 10 * i)
+        wanted.update(
+            {
+                f"registry {a} (HUB_REGISTRY_BASE_PORT)": (s.registry_host, s.registry_port(a))
+                for a in s.agencies
+            }
+        )
         if s.kafka_bootstrap is None:
-            wanted["embedded broker"] = ("127.0.0.1", s.embedded_kafka_port)
+            wanted["embedded broker (HUB_EMBEDDED_KAFKA_PORT)"] = ("127.0.0.1", s.embedded_kafka_port)
+            if s.embedded_broker_storage == "s3":
+                wanted["broker store (HUB_EMBEDDED_STORE_PORT)"] = ("127.0.0.1", s.embedded_store_port)
+        return wanted
+
+    def _check_ports(self) -> None:
         taken = [
-            f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not _port_free(host, port)
+            f"{name} ({host}:{port})"
+            for name, (host, port) in self._ports().items()
+            if not _port_free(host, port)
         ]
         if taken:
-            raise ConfigError("ports already in use: " + ", ".join(taken) + " (is another hub running?)")
+            raise ConfigError(
+                "ports already in use: " + ", ".join(taken) + " (is another hub running? set the "
+                "variable named to move that service)"
+            )
+
+    def _start_embedded_broker(self, say: Any) -> None:
+        s = self.settings
+        port = s.embedded_kafka_port
+        url = f"tcp://127.0.0.1:{port}"
+        argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        env: dict[str, str] = {}
+        if s.embedded_broker_storage == "s3":
+            node = shutil.which("node")
+            if node is None or not (EMBEDDED / "node_modules" / "s3rver").is_dir():
+                raise HubStartError(
+                    "the embedded broker's durable store is not installed (needs Node.js and "
+                    f"{EMBEDDED / 'node_modules' / 's3rver'}): run `make up` (it runs `npm ci --prefix "
+                    "deploy/embedded`), or set HUB_EMBEDDED_BROKER_STORAGE=memory to keep the broker's "
+                    "log in memory only"
+                )
+            data = self.state_dir / "broker-store"
+            port_s = str(s.embedded_store_port)
+            say(f"starting the broker's object store (s3rver) on 127.0.0.1:{port_s}")
+            self._start("store", [node, str(STORE_SCRIPT), str(data), "127.0.0.1", port_s, _BUCKET])
+            _wait_port("127.0.0.1", s.embedded_store_port, 30)
+            env = {**_STORE_ENV, "AWS_ENDPOINT": f"http://127.0.0.1:{s.embedded_store_port}"}
+            argv += ["--storage-engine", f"s3://{_BUCKET}/"]
+        say(f"starting embedded broker (tansu, {s.embedded_broker_storage} storage) on 127.0.0.1:{port}")
+        self._start("broker", argv, env)
 
     def start(self, timeout: float = 120.0, progress: bool = False) -> None:
         def say(msg: str) -> None:
@@ -197,26 +355,29 @@ class Hub:
 
         self._check_ports()
         started = time.monotonic()
+        s = self.settings
         try:
-            if self.settings.kafka_bootstrap is None:
-                port = self.settings.embedded_kafka_port
-                url = f"tcp://127.0.0.1:{port}"
-                say(f"starting embedded broker (tansu) on 127.0.0.1:{port}")
-                self.broker = self._spawn(
-                    "broker",
-                    [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-                )
-            asyncio.run(wait_for_broker(self.settings.bootstrap, timeout=30))
-            created = asyncio.run(create_topics(self.settings))
-            say(f"broker ready at {self.settings.bootstrap}; {len(created)} topics created")
+            if s.kafka_bootstrap is None:
+                self._start_embedded_broker(say)
+            asyncio.run(wait_for_broker(s.bootstrap, timeout=30))
+            created = asyncio.run(create_topics(s))
+            say(f"broker ready at {s.bootstrap}; {len(created)} topics created")
             py = sys.executable
-            say(f"starting registries (population of {self.settings.registry_scale} people)")
-            self.children.append(self._spawn("registries", [py, "-m", "registries"]))
-            self.children.append(
-                self._spawn("streams", [py, "-m", "streams", "worker", "--loglevel", "warn"])
-            )
-            self.children.append(self._spawn("connectors", [py, "-m", "connectors"]))
-            self.children.append(self._spawn("gateway", [py, "-m", "gateway"]))
+            say(f"starting registries (population of {s.registry_scale} people)")
+            self._start("registries", [py, "-m", "registries"])
+            for i in range(s.stream_workers):
+                self._start(
+                    "streams" if i == 0 else f"streams-{i}",
+                    [py, "-m", "streams", "worker", "--loglevel", "warn"],
+                    {"HUB_STREAMS_PORT": str(s.streams_port + 10 * i)},
+                )
+            for i in range(s.connector_processes):
+                self._start(
+                    "connectors" if i == 0 else f"connectors-{i}",
+                    [py, "-m", "connectors"],
+                    {"HUB_CONNECTORS_PORT": str(s.connectors_port + 10 * i)},
+                )
+            self._start("gateway", [py, "-m", "gateway"])
             self._wait_healthy(started + timeout, say)
         except BaseException:
             self.stop()
@@ -230,7 +391,7 @@ class Hub:
         last = ""
         with httpx.Client(timeout=2.0) as client:
             while pending:
-                for child in [*self.children, *([self.broker] if self.broker else [])]:
+                for child in self.children:
                     if child.proc.poll() is not None:
                         raise HubStartError(
                             f"{child.name} exited with code {child.proc.returncode}; last lines of "
@@ -249,6 +410,10 @@ class Hub:
                     raise HubStartError(f"not healthy in time: {url} answered {last}")
                 time.sleep(0.25)
 
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        """Wait until every registry and the gateway's ``/healthz`` answer 200 (after restarts)."""
+        self._wait_healthy(time.monotonic() + timeout, None)
+
     @staticmethod
     def _tail(path: Path, lines: int = 25) -> str:
         try:
@@ -257,12 +422,16 @@ class Hub:
             return "(no log)"
 
     def stop(self) -> None:
-        for child in reversed(self.children):
-            self._terminate(child, grace=10)
-        self.children.clear()
-        if self.broker is not None:
-            self._terminate(self.broker, grace=8)
-            self.broker = None
+        """Stop every service in reverse start order; the broker and its store last, with a grace."""
+        self.stop_watchdog()
+        with self._lock:
+            for child in reversed(self.children):
+                self._terminate(child, grace=8 if child.name in ("broker", "store") else 10)
+                if child.name in self.status:
+                    self.status[child.name].state = "stopped"
+                    self.status[child.name].pid = None
+            self.children.clear()
+            self._write_status()
 
     @staticmethod
     def _terminate(child: Child, grace: float) -> None:
@@ -283,3 +452,17 @@ class Hub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _utcnow() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _wait_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while _port_free(host, port):
+        if time.monotonic() > deadline:
+            raise HubStartError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+        time.sleep(0.05)

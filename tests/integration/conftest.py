@@ -25,6 +25,7 @@ from hub.supervisor import Hub
 from .planted import write_fixtures
 
 SLA_SECONDS = 8.0
+RECONCILE_GRACE_SECONDS = 8.0
 WEBHOOK_SECRET = "whsec-test-court-a"
 REMINDER_DAYS = 30
 RETENTION_SECONDS = 4.0
@@ -289,10 +290,13 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_GATEWAY_PORT": str(base + 15),
         "HUB_CONNECTORS_PORT": str(base + 16),
         "HUB_STREAMS_PORT": str(base + 17),
+        "HUB_EMBEDDED_STORE_PORT": str(base + 18),
         "HUB_REGISTRY_FIXTURES": str(write_fixtures(Path(state) / "planted.jsonl")),
         "HUB_REGISTRY_SCALE": "300",
         "HUB_REGISTRY_LATENCY_MS": "lognormal:15:0.5",
         "HUB_INQUIRY_SLA_SECONDS": str(SLA_SECONDS),
+        "HUB_RECONCILE_GRACE_SECONDS": str(RECONCILE_GRACE_SECONDS),
+        "HUB_RECONCILE_INTERVAL_SECONDS": "1",
         "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
         "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
         "HUB_CIRCUIT_RESET_SECONDS": str(CIRCUIT_RESET_SECONDS),
@@ -311,6 +315,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
     except BaseException:
         webhook.close()
         raise
+    running.start_watchdog(interval=0.5)  # as under `hub up`: a service that dies is restarted
     client = HubClient(running, webhook, clock_file)
     try:
         yield client

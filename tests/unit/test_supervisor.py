@@ -1,43 +1,104 @@
-"""The supervisor revives a service that exited on its own, but not one crashing in a loop."""
+"""The supervisor revives a service that exited on its own, with backoff; a service crashing in a
+loop is retried and reported, and never stops the others."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
-import pytest
+from hub.supervisor import Child, Hub
+from hub.watchdog import RestartPolicy, read_status
 
-from hub.supervisor import Child, Hub, HubStartError
+
+def _child(hub: Hub, name: str, argv: list[str]) -> Child:
+    return hub._start(name, argv)
 
 
-def _child(hub: Hub, argv: list[str]) -> Child:
-    child = hub._spawn("svc", argv)
-    hub.children.append(child)
-    return child
+def _sleeper() -> list[str]:
+    return [sys.executable, "-c", "import time; time.sleep(30)"]
 
 
 def test_a_crashed_service_is_restarted_with_its_command(tmp_path: Path) -> None:
     hub = Hub({"HUB_STATE_DIR": str(tmp_path)})
-    crashed = _child(hub, [sys.executable, "-c", "raise SystemExit(3)"])
+    crashed = _child(hub, "svc", [sys.executable, "-c", "raise SystemExit(3)"])
     crashed.proc.wait(10)
-    crashed.argv = [sys.executable, "-c", "import time; time.sleep(30)"]  # what it runs when revived
+    crashed.argv = _sleeper()  # what it runs when revived
     try:
-        assert hub.revive_crashed() == ["svc"]
+        assert hub.revive_crashed() == []  # exit noticed: the first backoff (0.5 s) starts
+        status = read_status(tmp_path / "services.json")
+        assert status is not None and status["services"]["svc"]["state"] == "restarting"
+        assert hub.revive_crashed(now=time.monotonic() + 1) == ["svc"]
         revived = hub.child("svc")
         assert revived.proc.poll() is None and len(revived.restarts) == 1
         assert hub.revive_crashed() == []  # a running service is left alone
+        status = read_status(tmp_path / "services.json")
+        assert status is not None and status["services"]["svc"]["state"] == "running"
+        assert status["services"]["svc"]["restarts"] == 1
     finally:
         hub.stop()
 
 
-def test_a_service_crashing_in_a_loop_is_given_up(tmp_path: Path) -> None:
+def test_a_service_crashing_in_a_loop_is_retried_reported_and_stops_nothing(tmp_path: Path) -> None:
     hub = Hub({"HUB_STATE_DIR": str(tmp_path)})
-    child = _child(hub, [sys.executable, "-c", "raise SystemExit(1)"])
-    child.proc.wait(10)
-    child.restarts = [time.monotonic()] * 5
+    healthy = _child(hub, "healthy", _sleeper())
+    looping = _child(hub, "looping", [sys.executable, "-c", "raise SystemExit(1)"])
+    looping.proc.wait(10)
+    now = time.monotonic()
+    looping.restarts = [now - 60 + i for i in range(5)]  # five restarts within the last minute
     try:
-        with pytest.raises(HubStartError, match="exited 6 times"):
-            hub.revive_crashed(max_restarts=5)
+        assert hub.revive_crashed(now=now) == []  # waits for the longest backoff instead
+        status = read_status(tmp_path / "services.json")
+        assert status is not None
+        svc = status["services"]["looping"]
+        assert svc["state"] == "crash_looping" and svc["last_exit_code"] == 1
+        assert svc["next_restart_in"] == hub.policy.maximum
+        assert status["services"]["healthy"]["state"] == "running"
+        assert healthy.proc.poll() is None  # the others go on
+        # once the backoff has passed it is tried again, still reported as crash-looping
+        assert hub.revive_crashed(now=now + hub.policy.maximum + 0.1) == ["looping"]
+        status = read_status(tmp_path / "services.json")
+        assert status is not None and status["services"]["looping"]["state"] == "crash_looping"
     finally:
         hub.stop()
+    status = read_status(tmp_path / "services.json")
+    assert status is not None and {s["state"] for s in status["services"].values()} == {"stopped"}
+
+
+def test_backoff_doubles_with_recent_restarts_and_forgets_old_ones() -> None:
+    policy = RestartPolicy(initial=0.5, maximum=30.0, loop_restarts=5, window=600.0)
+    now = 10_000.0
+    assert policy.delay([], now) == 0.5
+    assert policy.delay([now - 1, now - 2], now) == 2.0
+    assert policy.delay([now - i for i in range(1, 4)], now) == 4.0
+    assert policy.delay([now - i for i in range(1, 10)], now) == 30.0  # crash-looping: the longest
+    assert policy.delay([now - 700, now - 800], now) == 0.5  # outside the window
+    assert not policy.crash_looping([now - 1] * 4, now)
+    assert policy.crash_looping([now - 1] * 5, now)
+
+
+def test_the_status_file_is_valid_json_after_every_change(tmp_path: Path) -> None:
+    hub = Hub({"HUB_STATE_DIR": str(tmp_path)})
+    try:
+        _child(hub, "a", _sleeper())
+        data = json.loads((tmp_path / "services.json").read_text())
+        assert data["services"]["a"]["pid"] == hub.child("a").proc.pid
+    finally:
+        hub.stop()
+
+
+def test_a_port_conflict_names_the_setting_to_change(tmp_path: Path) -> None:
+    import socket
+
+    import pytest
+
+    from hub.errors import ConfigError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        hub = Hub({"HUB_STATE_DIR": str(tmp_path), "HUB_GATEWAY_PORT": str(port)})
+        with pytest.raises(ConfigError, match="HUB_GATEWAY_PORT"):
+            hub._check_ports()
