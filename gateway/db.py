@@ -180,6 +180,12 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
+    async def write_probe(self) -> None:
+        """Commit a write that changes nothing: it takes the database's write lock as storing a
+        result would, so a locked database shows here (``/healthz``), not only as results piling up."""
+        async with self.engine.begin() as conn:
+            await conn.execute(outbox.update().where(outbox.c.id == -1).values(published_at=None))
+
     # ------------------------------------------------------------ cases
     async def find_case(self, case_id: str, court_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
@@ -250,6 +256,48 @@ class Database:
                     )
                 )
             ).first()
+
+    async def unsettled_inquiries(
+        self, created_before: dt.datetime, limit: int = 200
+    ) -> Sequence[sa.Row[Any]]:
+        """Inquiries still ``pending`` that were accepted before ``created_before`` (oldest first)."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(inquiries)
+                    .where(inquiries.c.status == "pending", inquiries.c.created_at < created_before)
+                    .order_by(inquiries.c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+
+    async def unanswered_orders(self, created_before: dt.datetime, limit: int = 200) -> Sequence[sa.Row[Any]]:
+        """Control orders still ``pending`` (no outcome heard of) accepted before ``created_before``."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(control_orders)
+                    .where(control_orders.c.status == "pending", control_orders.c.created_at < created_before)
+                    .order_by(control_orders.c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+
+    async def settle_unanswered(self, inquiry_id: str, version: int, result: dict[str, Any]) -> bool:
+        """Store a result the gateway itself settled (``partial``: the hub did not answer in time)
+        for an inquiry still pending at ``version``. The version is kept, so any later result the
+        streams publish replaces it. Returns whether it was stored."""
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(
+                inquiries.update()
+                .where(
+                    inquiries.c.inquiry_id == inquiry_id,
+                    inquiries.c.status == "pending",
+                    inquiries.c.version == version,
+                )
+                .values(result=result, status=result["status"], updated_at=dt.datetime.now(dt.UTC))
+            )
+        return bool(updated.rowcount)
 
     async def inquiries_of_case(self, case_id: str, court_id: str) -> Sequence[sa.Row[Any]]:
         async with self.engine.connect() as conn:

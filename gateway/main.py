@@ -14,7 +14,9 @@ from hub.settings import HubSettings, get_settings
 
 from .db import Database
 from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
+from .reconciler import Reconciler
 from .routes import cases, control_orders, health, inquiries, ops
+from .supervision import DatabaseProbe, Supervised
 
 __all__ = ["create_app"]
 
@@ -35,11 +37,17 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         await read_model.start()
         webhooks = WebhookDispatcher(db, settings, read_model.events_stored)
         app.state.webhooks = webhooks
-        tasks = [
-            asyncio.create_task(relay.run()),
-            asyncio.create_task(read_model.run()),
-            asyncio.create_task(webhooks.run()),
+        loops = [
+            Supervised("outbox relay", relay.run),
+            Supervised("read model", read_model.run, recover=read_model.rewind),
+            Supervised("webhooks", webhooks.run),
+            Supervised("reconciler", Reconciler(db, relay, settings).run),
         ]
+        app.state.db_probe = DatabaseProbe(db.write_probe)
+        loops.append(Supervised("database probe", app.state.db_probe.run))
+        app.state.loops = loops
+        for loop in loops:
+            loop.start()
         lag_sampler = LagSampler.from_settings(settings)
         app.state.lag_sampler = lag_sampler
         lag_sampler.start()
@@ -47,9 +55,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             yield
         finally:
             await asyncio.to_thread(lag_sampler.stop)
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for loop in loops:
+                await loop.stop()
             await read_model.stop()
             await relay.stop()
             await db.close()

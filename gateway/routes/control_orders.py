@@ -166,7 +166,8 @@ async def create_order(
                 court_id=court_id,
                 case_id=body.case_id,
                 asset_id=body.asset_id,
-                request=body.model_dump(mode="json"),
+                # the command as sent, kept so the reconciler can send it again if it is lost
+                request={**body.model_dump(mode="json"), "command": command.model_dump(mode="json")},
                 idempotency_key=idempotency_key,
                 request_hash=digest,
             )

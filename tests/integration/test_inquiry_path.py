@@ -18,13 +18,19 @@ ALL_AGENCIES = {"police", "commerce", "real_estate", "land", "bank:icbc", "bank:
 def test_health_reports_every_component(hub: HubClient) -> None:
     r = hub.anon.get("/healthz")
     assert r.status_code == 200
-    assert set(r.json()["components"]) == {
-        "database",
-        "kafka_producer",
-        "read_model",
-        "streams",
-        "connectors",
+    body = r.json()
+    assert body["components"] == {
+        "database": "ok",
+        "kafka_producer": "ok",
+        "broker": "ok",
+        "read_model": "ok",
+        "loops": "ok",
+        "streams": "ok",
+        "connectors": "ok",
+        "services": "ok",  # the supervisor's services.json: nothing restarting or crash-looping
     }
+    assert set(body["loops"]) == {"outbox relay", "read model", "webhooks", "reconciler", "database probe"}
+    assert all(loop["healthy"] for loop in body["loops"].values())
 
 
 def test_debtor_with_assets_everywhere_gets_complete_result_with_exactly_those_assets(hub: HubClient) -> None:
