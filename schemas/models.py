@@ -521,7 +521,13 @@ class InquiryResult(_Message):
     agencies: dict[str, AgencyResult] = Field(default_factory=dict)
     assets: list[InquiryAsset] = Field(default_factory=list)
     excluded_non_matches: int = 0
-    version: int = 0
+    version: int = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="grows with each change of the result; bounded so that every database stores it "
+        "(a larger one is a forged or corrupt message and is dead-lettered)",
+    )
     updated_at: dt.datetime
     completed_at: dt.datetime | None = None
     part: int = Field(

@@ -17,6 +17,7 @@ the dead-letter topic with its reason instead of being dropped by faust's deseri
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import functools
@@ -31,6 +32,7 @@ import faust
 from faust.types import EventT
 
 from hub.clock import clock_from_settings
+from hub.masking import logging_config
 from hub.settings import HubSettings, get_settings
 from schemas.agencies import agency_type
 from schemas.codec import encode
@@ -63,12 +65,14 @@ from schemas.topics import (
     agency_requests_topic,
 )
 
-from . import delivery, inquiry_state, ledger
+from . import delivery, highwaters, inquiry_state, ledger
 
 log = logging.getLogger(__name__)
 
 settings: HubSettings = get_settings()
-(settings.state_dir / "streams").mkdir(parents=True, exist_ok=True)
+# one data directory per worker (several may run on one machine, each with its own web port)
+_datadir = settings.state_dir / "streams" / str(settings.streams_port)
+_datadir.mkdir(parents=True, exist_ok=True)
 clock = clock_from_settings(settings)
 
 
@@ -86,12 +90,14 @@ def _bounded_fetch_wait(max_wait_ms: int) -> None:
 
 
 _bounded_fetch_wait(settings.fetch_max_wait_ms)
+# table recovery reads each changelog to its true end, not to the embedded broker's ListOffsets
+highwaters.install(settings.bootstrap)
 
 app = faust.App(
     "hub-streams",
     broker=[f"kafka://{h}" for h in settings.bootstrap.split(",")],
     store="memory://",
-    datadir=str(settings.state_dir / "streams"),
+    datadir=str(_datadir),
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
     broker_session_timeout=settings.group_session_timeout_ms / 1000,
@@ -104,6 +110,13 @@ app = faust.App(
     web_in_thread=False,
     producer_acks=-1,
     consumer_auto_offset_reset="earliest",
+    # masked lines and tracebacks, and client-library errors at most once per 10 s per template
+    logging_config=logging_config("streams"),
+    # The embedded broker's ListOffsets can trail what a consumer has already read by an offset or
+    # two (ARCHITECTURE.md), which faust's recovery check takes for data removed from a changelog
+    # and crashes the worker on, over and over. Recovery still reads every changelog to its end.
+    recovery_consistency_check=False,
+    table_standby_replicas=0,
 )
 
 
@@ -194,9 +207,10 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
     if isinstance(cmd, ControlOrderRequested):
         await _on_control_order(cmd)
         return
-    entry: dict[str, Any] | None = cases.get(cmd.case_id)
-    if entry and cmd.inquiry_id in entry["inquiries"]:
-        return  # a redelivered command: fanned out already
+    entry: dict[str, Any] | None = _case_copy(cmd.case_id)
+    # A command seen before (redelivered after a crash, or sent again by the gateway's reconciler for
+    # an inquiry still pending past its SLA) is fanned out again: what was lost in between arrives,
+    # and what had arrived is kept once per agency.
     case = Case.model_validate(entry["case"]) if entry else None
     now = clock.now()
     reason = refusal_reason(case, cmd)
@@ -228,7 +242,10 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
         opened_at=now,
     )
     key = cmd.inquiry_id.encode()
-    await inquiry_opened.send(key=key, value=encode(opened))
+    # every fan-out message is acknowledged by the broker before the case records the inquiry as
+    # fanned out: a worker killed in between leaves it unrecorded, and the redelivered command fans
+    # it out again (agencies' answers are kept once per agency)
+    sends = [_send_acked(inquiry_opened, key, encode(opened))]
     forms = [
         IdentifierForm(id_type=t, id_number=n)
         for t, n in identifier_variants(
@@ -247,27 +264,39 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
             deadline=deadline,
             idempotency_key=f"{cmd.idempotency_key}/{agency}",
         )
-        await request_topics[agency].send(key=key, value=encode(request))
-    entry["inquiries"] = [*entry["inquiries"][-999:], cmd.inquiry_id]
-    cases[cmd.case_id] = entry
+        sends.append(_send_acked(request_topics[agency], key, encode(request)))
+    await asyncio.gather(*sends)
+    if cmd.inquiry_id not in entry["inquiries"]:
+        entry["inquiries"] = [*entry["inquiries"][-999:], cmd.inquiry_id]
+        cases[cmd.case_id] = entry
 
 
 # ---------------------------------------------------------------- control orders and the case ledger
 
 
 async def _send_events(events: list[CourtEvent]) -> None:
-    for event in events:
-        await court_outcomes.send(key=event.case_id.encode(), value=encode(event))
+    # acknowledged before the ledger is written (a crash in between repeats them; event ids dedupe)
+    await asyncio.gather(
+        *(_send_acked(court_outcomes, event.case_id.encode(), encode(event)) for event in events)
+    )
 
 
 async def _send_command(command: Any) -> None:
-    # keyed by asset: the agency sees one asset's orders in the order the hub decided them
+    # keyed by asset: the agency sees one asset's orders in the order the hub decided them;
+    # acknowledged before the ledger is written (the agency is idempotent by order id)
     key = f"{command.agency}/{command.asset_ref}".encode()
-    await control_topics[command.agency].send(key=key, value=encode(command))
+    await _send_acked(control_topics[command.agency], key, encode(command))
+
+
+def _case_copy(case_id: str) -> dict[str, Any] | None:
+    """The case's entry to change: a copy, so that the table keeps the old value until the changes'
+    messages were acknowledged and the new value is written back (state changes only with them)."""
+    entry = cases.get(case_id)
+    return copy.deepcopy(entry) if entry is not None else None
 
 
 async def _on_control_order(req: ControlOrderRequested) -> None:
-    entry = cases.get(req.case_id)
+    entry = _case_copy(req.case_id)
     now = clock.now()
     if not entry or entry["case"]["court_id"] != req.court_id:
         await _send_events(
@@ -285,7 +314,7 @@ async def _on_control_order(req: ControlOrderRequested) -> None:
 
 
 async def _on_control_result(outcome: ControlOutcome) -> None:
-    entry = cases.get(outcome.case_id)
+    entry = _case_copy(outcome.case_id)
     if not entry or "ledger" not in entry:
         raise LookupError(f"case_id: no ledger for case {outcome.case_id}")
     events = ledger.apply_outcome(entry["ledger"], outcome, clock.now())
@@ -294,7 +323,7 @@ async def _on_control_result(outcome: ControlOutcome) -> None:
 
 
 async def _on_control_tick(tick: ControlTick) -> None:
-    entry = cases.get(tick.case_id)
+    entry = _case_copy(tick.case_id)
     if not entry or "ledger" not in entry:
         return
     command, events = ledger.apply_tick(entry["ledger"], tick, clock.now(), settings.control_reminder_days)

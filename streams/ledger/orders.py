@@ -102,10 +102,15 @@ def accept_order(
     Freezes of deposits reserve the amount asked; seizures the asset's stated value; equity freezes
     the share of the stake's stated value that the capital asked is of its subscribed capital
     (yuan). Refusals come back as a ``rejected`` event naming the figures; a redelivered order
-    (same ``order_id``) returns ``(None, [])``.
+    (same ``order_id``) returns its command again while the agency has not answered, else ``(None, [])``.
     """
-    if req.order_id in ledger["orders"]:
-        return None, []  # a redelivered order: handled already
+    if (seen := ledger["orders"].get(req.order_id)) is not None:
+        # a redelivered order: if the agency has not answered yet, its command may have been lost
+        # with the crash that caused the redelivery, so it goes again (the agency is idempotent
+        # by order id); otherwise it was handled
+        if seen["status"] == "pending" and seen.get("command"):
+            return ControlCommand.model_validate(seen["command"]), []
+        return None, []
     asset = req.asset
     order: dict[str, Any] = {
         "order_id": req.order_id,
@@ -202,6 +207,7 @@ def accept_order(
         requested_at=req.requested_at,
         idempotency_key=req.idempotency_key,
     )
+    order["command"] = command.model_dump(mode="json")
     return command, []
 
 
