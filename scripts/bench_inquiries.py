@@ -32,6 +32,63 @@ from hub.settings import HubSettings
 from registries.population import generate, pick_people
 
 
+class ProcessSampler:
+    """Samples each hub process's resident memory and CPU time once a second from ``/proc``, by
+    service name (a restarted service keeps its name), for the memory and CPU figures."""
+
+    def __init__(self, hub: object) -> None:
+        import threading
+
+        self.hub = hub
+        self.rss: dict[str, list[int]] = {}
+        self.cpu: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def _pids(pid: int) -> list[int]:
+        """The process and its descendants (a service may fork)."""
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            try:
+                kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            except OSError:
+                kids = []
+            todo += [int(k) for k in kids]
+        return out
+
+    def sample(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        for child in list(getattr(self.hub, "children", [])):
+            rss, cpu = 0, 0.0
+            for pid in self._pids(child.proc.pid):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                rss += next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:"))
+                cpu += (int(stat[11]) + int(stat[12])) / tick
+            self.rss.setdefault(child.name, []).append(rss)
+            self.cpu[child.name] = cpu
+
+    def _loop(self) -> None:
+        while not self._stop.wait(1.0):
+            self.sample()
+
+    def start(self) -> dict[str, float]:
+        self.sample()
+        self._thread.start()
+        return dict(self.cpu)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sample()
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))]
@@ -130,11 +187,15 @@ def main() -> None:
         print(f"hub started in {time.perf_counter() - t:.1f} s (registry latency {args.latency} ms)")
         gateway = hub.gateway_url
         token = next(iter(hub.settings.tokens_by_court.values()))
+    sampler = ProcessSampler(hub) if hub is not None else None
+    cpu_before = sampler.start() if sampler is not None else {}
     try:
         latencies, statuses, elapsed = asyncio.run(
             drive(gateway, token, debtors, args.concurrency, args.wait)
         )
     finally:
+        if sampler is not None:
+            sampler.stop()
         if hub is not None:
             hub.stop()
     n = len(latencies)
@@ -149,6 +210,17 @@ def main() -> None:
         f"p99 {pct(latencies, 0.99):.3f}  max {max(latencies):.3f}  mean {statistics.fmean(latencies):.3f}"
     )
     print(f"bench client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if sampler is not None:
+        print("\nprocess       RSS start → peak → end (MiB)   CPU ms per inquiry")
+        total = 0.0
+        for name, series in sampler.rss.items():
+            cpu_ms = (sampler.cpu.get(name, 0.0) - cpu_before.get(name, 0.0)) * 1000 / max(n, 1)
+            total += cpu_ms
+            print(
+                f"{name:<13} {series[0] / 1024:7.0f} → {max(series) / 1024:5.0f} → {series[-1] / 1024:5.0f}"
+                f"          {cpu_ms:7.2f}"
+            )
+        print(f"{'total':<13} {'':31} {total:7.2f}")
 
 
 if __name__ == "__main__":

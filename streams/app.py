@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import aiokafka
 import faust
@@ -66,6 +66,7 @@ from schemas.topics import (
 )
 
 from . import delivery, highwaters, inquiry_state, ledger
+from .serial import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,32 @@ async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
     await delivery.dead_letter_event(dead_letters, event, stage, error)
 
 
+_case_locks = KeyedLocks()
+_inquiry_locks = KeyedLocks()
+
+
+def _per_case(handle: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    """``handle`` holding the case's lock: the agents of commands, outcomes and ticks change one
+    case's entry one at a time (``streams.serial``)."""
+
+    async def run(message: Any) -> None:
+        key = message.case.case_id if isinstance(message, CaseRegistered) else message.case_id
+        async with _case_locks(key):
+            await handle(message)
+
+    return run
+
+
+def _per_inquiry(handle: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[None]]:
+    """``handle`` holding the inquiry's lock (its opened record, answers and deadline)."""
+
+    async def run(message: Any) -> None:
+        async with _inquiry_locks(message.inquiry_id):
+            await handle(message)
+
+    return run
+
+
 def _each(stream: Any, stage: str, handle: Callable[[Any], Awaitable[None]]) -> AsyncIterator[None]:
     """Decode every event; dead-letter what cannot be decoded or handled; keep serving the next."""
     return delivery.each(stream, stage, handle, dead_letters)
@@ -188,7 +215,7 @@ def refusal_reason(case: Case | None, cmd: InquiryRequested) -> str | None:
 
 async def _publish_result(result: InquiryResult) -> None:
     """Publish one result version, split into parts under the message budget; return once the
-    broker acknowledged every part (raises what ``_send_acked`` raises)."""
+    producer accepted every part (raises what ``_send_acked`` raises: a part too large at once)."""
     key = result.inquiry_id.encode()
     for message in inquiry_state.result_messages(result):
         await _send_acked(inquiry_results, key, message)
@@ -242,9 +269,9 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
         opened_at=now,
     )
     key = cmd.inquiry_id.encode()
-    # every fan-out message is acknowledged by the broker before the case records the inquiry as
-    # fanned out: a worker killed in between leaves it unrecorded, and the redelivered command fans
-    # it out again (agencies' answers are kept once per agency)
+    # every fan-out message is handed to the producer before the case records the inquiry; faust
+    # flushes the producer before it commits the command's offset, and a redelivered command is
+    # fanned out again whatever the case recorded (agencies' answers are kept once per agency)
     sends = [_send_acked(inquiry_opened, key, encode(opened))]
     forms = [
         IdentifierForm(id_type=t, id_number=n)
@@ -275,7 +302,8 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
 
 
 async def _send_events(events: list[CourtEvent]) -> None:
-    # acknowledged before the ledger is written (a crash in between repeats them; event ids dedupe)
+    # handed to the producer before the ledger is written (a crash in between repeats them; event
+    # ids dedupe them at the gateway)
     await asyncio.gather(
         *(_send_acked(court_outcomes, event.case_id.encode(), encode(event)) for event in events)
     )
@@ -283,14 +311,16 @@ async def _send_events(events: list[CourtEvent]) -> None:
 
 async def _send_command(command: Any) -> None:
     # keyed by asset: the agency sees one asset's orders in the order the hub decided them;
-    # acknowledged before the ledger is written (the agency is idempotent by order id)
+    # handed to the producer before the ledger is written; a redelivered order still unanswered is
+    # sent again (the agency is idempotent by order id)
     key = f"{command.agency}/{command.asset_ref}".encode()
     await _send_acked(control_topics[command.agency], key, encode(command))
 
 
 def _case_copy(case_id: str) -> dict[str, Any] | None:
     """The case's entry to change: a copy, so that the table keeps the old value until the changes'
-    messages were acknowledged and the new value is written back (state changes only with them)."""
+    messages were handed to the producer and the new value is written back (state changes only with
+    them)."""
     entry = cases.get(case_id)
     return copy.deepcopy(entry) if entry is not None else None
 
@@ -335,13 +365,13 @@ async def _on_control_tick(tick: ControlTick) -> None:
 
 @app.agent(control_results, concurrency=1)
 async def on_control_result(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.control_results", _on_control_result):
+    async for _ in _each(stream, "streams.control_results", _per_case(_on_control_result)):
         yield None
 
 
 @app.agent(control_ticks, concurrency=1)
 async def on_control_tick(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.control_ticks", _on_control_tick):
+    async for _ in _each(stream, "streams.control_ticks", _per_case(_on_control_tick)):
         yield None
 
 
@@ -366,7 +396,7 @@ async def expiry_timer() -> None:
 
 @app.agent(court_commands, concurrency=1)
 async def on_court_command(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.court_commands", _on_command):
+    async for _ in _each(stream, "streams.court_commands", _per_case(_on_command)):
         yield None
 
 
@@ -401,7 +431,11 @@ _LINKED_MAX_PARTS = 2000
 
 def _stored_records(key: str) -> list[dict[str, Any]] | None:
     raw = inquiry_parts.get(key)
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    # written as JSON bytes; a worker that restored the table from its changelog may hold the
+    # decoded list instead (faust's recovery decodes with the app's JSON serializer)
+    return raw if isinstance(raw, list) else cast(list[dict[str, Any]], json.loads(raw))
 
 
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
@@ -461,19 +495,19 @@ async def _on_deadline(tick: DeadlineReached) -> None:
 
 @app.agent(inquiry_opened, concurrency=1)
 async def on_inquiry_opened(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.inquiry_opened", _on_opened):
+    async for _ in _each(stream, "streams.inquiry_opened", _per_inquiry(_on_opened)):
         yield None
 
 
 @app.agent(agency_responses, concurrency=1)
 async def on_agency_response(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.agency_responses", _on_response):
+    async for _ in _each(stream, "streams.agency_responses", _per_inquiry(_on_response)):
         yield None
 
 
 @app.agent(inquiry_deadlines, concurrency=1)
 async def on_deadline(stream: Any) -> AsyncIterator[None]:
-    async for _ in _each(stream, "streams.inquiry_deadlines", _on_deadline):
+    async for _ in _each(stream, "streams.inquiry_deadlines", _per_inquiry(_on_deadline)):
         yield None
 
 

@@ -16,8 +16,9 @@
  *    an empty or half-written object (the broker then fails to parse a watermark). Here every
  *    operation on one key is serialised, reads are buffered inside that turn, and a write goes to
  *    a temporary file renamed over the object, so no reader ever sees a partial object.
- * 3. Crash safety of an object. The rename also means kill -9 of this process mid-write leaves the
- *    old object whole, never a truncated one.
+ * 3. Crash safety of an object. Objects, their checksums and their metadata are each written to a
+ *    temporary file renamed over the old one, so kill -9 of this process mid-write leaves the old
+ *    file whole, never a truncated one; temporaries left by a killed store are removed at start.
  *
  * Usage: node store.js DIRECTORY ADDRESS PORT BUCKET
  */
@@ -34,7 +35,47 @@ if (!directory || !address || !port || !bucket) {
 }
 fs.mkdirSync(directory, { recursive: true });
 
+// temporary files a killed store left behind never became objects: remove them
+(function removeTemporaries(folder) {
+  for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+    const full = path.join(folder, entry.name);
+    if (entry.isDirectory()) removeTemporaries(full);
+    else if (entry.name.endsWith('.tmp')) fs.rmSync(full, { force: true });
+  }
+})(directory);
+
+const S3Object = require('s3rver/lib/models/object');
+
 let temporaries = 0;
+async function writeAtomically(target, content) {
+  const temporary = `${target}.${process.pid}.${(temporaries += 1)}.tmp`;
+  await fs.promises.writeFile(temporary, content);
+  await fs.promises.rename(temporary, target);
+}
+
+// metadata and checksum files are replaced whole too (a kill mid-write left an empty metadata file
+// that s3rver then failed to parse on every read of the object)
+FilesystemStore.prototype.putMetadata = async function putMetadata(objectBucket, key, metadata, md5) {
+  const json = {};
+  for (const [name, value] of Object.entries(metadata || {})) {
+    if (S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')) json[name] = value;
+  }
+  if (md5) await writeAtomically(this.getResourcePath(objectBucket, key, 'object.md5'), md5);
+  await writeAtomically(this.getResourcePath(objectBucket, key, 'metadata.json'), JSON.stringify(json));
+};
+
+// an unreadable metadata file (written by an older store, or damaged) counts as none
+const readMetadata = FilesystemStore.prototype.getMetadata;
+FilesystemStore.prototype.getMetadata = async function getMetadata(objectBucket, key) {
+  try {
+    return await readMetadata.call(this, objectBucket, key);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    await fs.promises.rm(this.getResourcePath(objectBucket, key, 'metadata.json'), { force: true });
+    return readMetadata.call(this, objectBucket, key);
+  }
+};
+
 FilesystemStore.prototype.putObject = async function putObject(object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
   await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
@@ -45,9 +86,7 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
     content = Buffer.concat(chunks);
   }
   const md5 = crypto.createHash('md5').update(content).digest('hex');
-  const temporary = `${objectPath}.${process.pid}.${(temporaries += 1)}.tmp`;
-  await fs.promises.writeFile(temporary, content);
-  await fs.promises.rename(temporary, objectPath);
+  await writeAtomically(objectPath, content);
   await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size: content.length, md5 };
 };

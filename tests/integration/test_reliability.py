@@ -224,7 +224,8 @@ def test_a_locked_database_shows_in_health_and_results_are_stored_once_it_is_fre
             if r.status_code == 503 and r.json()["components"]["database"] != "ok":
                 break
             assert time.monotonic() < deadline, r.json()
-        assert "not writable" in r.json()["components"]["database"]
+        # "not writable within 2 s" or "no write committed for N s": either way, not storing
+        assert "writ" in r.json()["components"]["database"]
     finally:
         db.execute("ROLLBACK")
         db.close()
