@@ -91,6 +91,7 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
                 host=settings.service_host,
                 port=settings.connectors_port,
                 log_level="warning",
+                log_config=None,  # tracebacks through the hub's masking handler, not uvicorn's own
             )
         )
         tasks = [asyncio.create_task(r.run(), name=f"connector-{r.group_id}") for r in runners]

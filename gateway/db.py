@@ -161,7 +161,9 @@ class Database:
             # checkpoint instead of per commit (PostgreSQL is the choice for production).
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        # hide_parameters: a failed statement's error (and its traceback in the log) would otherwise
+        # carry the row it wrote: names and identity numbers of debtors
+        self.engine: AsyncEngine = create_async_engine(self.url, hide_parameters=True, **kwargs)
         if self.url.startswith("sqlite"):
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 

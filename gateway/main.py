@@ -12,6 +12,7 @@ from hub.errors import ConfigError
 from hub.lag_sampler import LagSampler
 from hub.settings import HubSettings, get_settings
 
+from . import guards
 from .db import Database
 from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
@@ -69,6 +70,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    guards.install(app, settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(inquiries.router)

@@ -94,6 +94,11 @@ class HubSettings(BaseSettings):
     court_tokens: str = Field("", description="court_id:token,court_id:token; empty = generated for dev")
     ops_token: SecretStr | None = None
     court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
+    max_request_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="largest request body the gateway reads (bytes); a larger one gets 413 before it is read",
+    )
 
     # --- internal service endpoints (health and stats)
     service_host: str = Field(

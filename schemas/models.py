@@ -13,6 +13,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +26,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .agencies import AssetKind, is_agency_name
 from .identifiers import CheckCharacterError, IdType, canonical_identifier
-from .money import Money
+from .money import Money, MoneyInput
+from .text import check_text_tree, visible_text
 
 __all__ = [
     "AgencyRequest",
@@ -83,6 +85,12 @@ class _Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _valid_text(cls, v: Any) -> Any:
+        """Every string valid Unicode without control characters, before any other check."""
+        return check_text_tree(v)
+
 
 class _Message(BaseModel):
     """Kafka messages: tolerant of fields added by newer producers."""
@@ -90,7 +98,9 @@ class _Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(visible_text)]
+# a person's id or a reason: something visible, not only spaces or invisible characters
+Visible = Annotated[str, AfterValidator(visible_text)]
 
 # Most messages one answer or one result may be split into (a part is at most ~512 KiB: see codec).
 MAX_PARTS = 10_000
@@ -128,7 +138,7 @@ class Party(DebtorRef):
     """
 
     name: Name
-    check_override: str | None = Field(
+    check_override: Visible | None = Field(
         default=None,
         min_length=1,
         max_length=500,
@@ -182,8 +192,8 @@ class CaseCreate(_Strict):
     case_number: str = Field(min_length=6, max_length=60, examples=["(2026)鄂0111执1234号"])
     applicant: Applicant
     debtors: list[Party] = Field(min_length=1, max_length=50)
-    amount_owed: Money = Field(examples=["100000.00"])
-    costs: Money = Field(default=..., examples=["1500.00"])
+    amount_owed: MoneyInput = Field(examples=["100000.00"])
+    costs: MoneyInput = Field(default=..., examples=["1500.00"])
 
     @model_validator(mode="before")
     @classmethod
@@ -742,10 +752,10 @@ class ControlOrderCreate(_Strict):
         min_length=1, max_length=300, description="an asset_id from an inquiry of this case"
     )
     action: Literal["freeze", "seize", "deduct", "renew", "release"]
-    amount: Money | None = Field(
+    amount: MoneyInput | None = Field(
         default=None, description="yuan: to block (deposit) or subscribed capital to freeze (equity); deduct"
     )
-    approved_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
+    approved_by: Visible = Field(min_length=1, max_length=100, description="a judge of the asking court")
     period_days: int | None = Field(
         default=None, ge=1, description="days; default and ceiling: the legal maximum of the asset's kind"
     )
@@ -754,17 +764,19 @@ class ControlOrderCreate(_Strict):
     def _amount(self) -> ControlOrderCreate:
         if self.action in ("freeze", "deduct"):
             if self.amount is None:
-                raise ValueError(f"amount is required to {self.action}")
+                raise _field_error("amount", "", f"amount is required to {self.action}")
             if self.amount <= 0:
-                raise ValueError("amount must be greater than zero")
+                raise _field_error("amount", str(self.amount), "amount must be greater than zero")
         elif self.amount is not None:
-            raise ValueError(f"amount applies to freeze and deduct, not {self.action}")
+            reason = f"amount applies to freeze and deduct, not {self.action}"
+            raise _field_error("amount", str(self.amount), reason)
         if self.period_days is not None and self.action not in ("freeze", "seize", "renew"):
-            raise ValueError(f"period_days applies to freeze, seize and renew, not {self.action}")
+            reason = f"period_days applies to freeze, seize and renew, not {self.action}"
+            raise _field_error("period_days", str(self.period_days), reason)
         return self
 
 
 class AssetConfirmationCreate(_Strict):
     asset_id: str = Field(min_length=1, max_length=300)
-    confirmed_by: str = Field(min_length=1, max_length=100, description="a judge of the asking court")
+    confirmed_by: Visible = Field(min_length=1, max_length=100, description="a judge of the asking court")
     note: str | None = Field(default=None, max_length=1000)

@@ -105,7 +105,16 @@ app = faust.App(
     broker_heartbeat_interval=settings.group_heartbeat_interval_ms / 1000,
     broker_rebalance_timeout=settings.group_rebalance_timeout_ms / 1000,
     broker_max_poll_interval=settings.group_max_poll_interval_ms / 1000,
+    # the web server serves /healthz and faust's one-line index only: faust's own views would hand
+    # anyone who can reach the port every case's debtors and assets (/table/...), the partition map
+    # (/router/...), the agent graph and statistics. It binds HUB_SERVICE_HOST (loopback by default).
     web_enabled=True,
+    web_tables_enabled=False,
+    web_router_enabled=False,
+    web_graph_enabled=False,
+    web_stats_enabled=False,
+    web_metrics_enabled=False,
+    web_bind=settings.service_host,
     web_host=settings.service_host,
     web_port=settings.streams_port,
     web_in_thread=False,

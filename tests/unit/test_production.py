@@ -147,6 +147,19 @@ def test_compose_as_shipped_starts_every_hub_service_in_production(monkeypatch: 
     assert data_dir in _mount_targets(kafka)
 
 
+def test_internal_web_servers_are_reachable_only_on_the_internal_service_network() -> None:
+    for files in (["docker-compose.yml"], ["docker-compose.yml", "deploy/docker-compose.kraft3.yml"]):
+        config = compose_config(*files)
+        assert config["networks"]["default"]["internal"] is True
+        services = config["services"]
+        for name in ("streams", "registries", "kafka", "postgres"):  # nothing of theirs goes beyond it
+            assert set(services[name].get("networks") or ["default"]) == {"default"}, name
+            assert not services[name].get("ports"), name
+        assert not services["connectors"].get("ports")  # on the edge network for its way out only
+        published = {name for name, s in services.items() if s.get("ports")}
+        assert published == {"gateway", "prometheus"}
+
+
 def test_three_broker_profile_replicates_every_topic(monkeypatch: pytest.MonkeyPatch) -> None:
     config = compose_config("docker-compose.yml", "deploy/docker-compose.kraft3.yml")
     services = config["services"]

@@ -1,0 +1,118 @@
+"""What stands between a client's bytes and the routes: a body size limit, a body that must be UTF-8,
+and 422 answers that can always be written (an error echoing a lone surrogate could not be encoded,
+and the 422 turned into a 500).
+
+Every refusal keeps the API's error shape, ``{"detail": [{"loc", "msg", "type"}]}``, naming where
+the problem is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["RequestGuard", "install", "printable"]
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every string encodable as UTF-8 (a lone surrogate becomes ``\\udXXX`` text)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": printable(jsonable_encoder(exc.errors()))})
+
+
+class RequestGuard:
+    """Refuses a body above ``max_bytes`` with 413 (by its Content-Length before reading it, or while
+    reading a body sent without one) and a body that is not UTF-8 with 422; passes the rest on."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send: Send, status: int, loc: list[str], msg: str, type_: str) -> None:
+        body = json.dumps({"detail": [{"loc": loc, "msg": msg, "type": type_}]}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 413:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _too_large(self, size: str) -> str:
+        return (
+            f"the request body ({size}) exceeds the limit of {self.max_bytes} bytes (HUB_MAX_REQUEST_BYTES)"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await self._refuse(
+                    send, 400, ["header", "content-length"], "not a number of bytes", "invalid_header"
+                )
+                return
+            if int(declared) > self.max_bytes:
+                await self._refuse(
+                    send, 413, ["body"], self._too_large(f"{int(declared)} bytes"), "body_too_large"
+                )
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send, 413, ["body"], self._too_large("more bytes"), "body_too_large")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        content_type = headers.get(b"content-type", b"application/json").lower()
+        if body and b"json" in content_type:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as e:
+                msg = f"the body is not valid UTF-8 (byte 0x{body[e.start]:02x} at position {e.start})"
+                await self._refuse(send, 422, ["body"], msg, "unicode_error")
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def install(app: FastAPI, max_bytes: int) -> None:
+    app.add_middleware(RequestGuard, max_bytes=max_bytes)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
