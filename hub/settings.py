@@ -108,6 +108,12 @@ class HubSettings(BaseSettings):
     streams_port: int = 8091
     connectors_url: str | None = Field(None, description="default http://127.0.0.1:<connectors_port>")
     streams_url: str | None = Field(None, description="default http://127.0.0.1:<streams_port>")
+    liveness_seconds: float = Field(
+        90.0,
+        gt=0,
+        description="hub up restarts a stream worker or connector process whose own health check has "
+        "failed this long without a break",
+    )
     stream_workers: int = Field(
         1,
         ge=1,

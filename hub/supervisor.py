@@ -39,7 +39,7 @@ import httpx
 from .errors import ConfigError, HubError
 from .kafka import create_topics, wait_for_broker
 from .settings import HubSettings
-from .watchdog import RestartPolicy, ServiceStatus, write_status
+from .watchdog import Liveness, RestartPolicy, ServiceStatus, write_status
 
 __all__ = ["Hub", "HubStartError", "settings_from_env"]
 
@@ -104,6 +104,7 @@ class Child:
     restarts: list[float] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     exited_at: float | None = None
+    health_url: str | None = None  # its own health check, for the liveness rule
 
 
 class Hub:
@@ -122,6 +123,8 @@ class Hub:
         self.settings = settings_from_env(self.env)
         self.children: list[Child] = []
         self.policy = RestartPolicy()
+        self.liveness = Liveness(self.settings.liveness_seconds)
+        self._last_liveness = 0.0
         self.status: dict[str, ServiceStatus] = {}
         self.status_path = self.state_dir / "services.json"
         self._lock = threading.RLock()
@@ -173,8 +176,11 @@ class Hub:
             self._write_status()
         return Child(name, argv, proc, log_path, log_file, env=extra)
 
-    def _start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+    def _start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, health_url: str | None = None
+    ) -> Child:
         child = self._spawn(name, argv, env)
+        child.health_url = health_url
         self.children.append(child)
         return child
 
@@ -207,6 +213,8 @@ class Hub:
                 self._terminate(old, grace=10)
             restarts = [*old.restarts, time.monotonic()]
             new = self._spawn(name, old.argv, old.env)
+            new.health_url = old.health_url
+            self.liveness.forget(name)
             new.restarts = restarts
             self.status[name].restarts = len(restarts)
             self._write_status()
@@ -275,8 +283,33 @@ class Hub:
         while not self._watch_stop.wait(interval):
             try:
                 self.revive_crashed()
+                self.restart_unresponsive()
             except Exception:  # the watchdog itself must not die: log and keep watching
                 log.exception("watchdog round failed")
+
+    def restart_unresponsive(self, every: float = 5.0) -> list[str]:
+        """Apply :class:`hub.watchdog.Liveness`: restart (SIGKILL, then start) each running service
+        whose own health check has failed for ``HUB_LIVENESS_SECONDS``. Checks every ``every`` s."""
+        now = time.monotonic()
+        if now - self._last_liveness < every:
+            return []
+        self._last_liveness = now
+        restarted = []
+        for child in list(self.children):
+            if child.health_url is None or child.proc.poll() is not None:
+                continue
+            try:
+                healthy = httpx.get(child.health_url, timeout=2.0).status_code == 200
+            except httpx.HTTPError:
+                healthy = False
+            if self.liveness.observe(child.name, healthy, now):
+                log.warning("%s not healthy for %.0f s: restarting it", child.name, self.liveness.limit)
+                self._tell(child.name, f"not healthy for {self.liveness.limit:.0f} s: restarted")
+                with self._lock:
+                    if child in self.children:
+                        self.restart(child.name, kill=True)
+                        restarted.append(child.name)
+        return restarted
 
     def start_watchdog(self, interval: float = 0.5) -> None:
         if self._watcher is None:
@@ -370,12 +403,14 @@ class Hub:
                     "streams" if i == 0 else f"streams-{i}",
                     [py, "-m", "streams", "worker", "--loglevel", "warn"],
                     {"HUB_STREAMS_PORT": str(s.streams_port + 10 * i)},
+                    health_url=f"http://127.0.0.1:{s.streams_port + 10 * i}/healthz",
                 )
             for i in range(s.connector_processes):
                 self._start(
                     "connectors" if i == 0 else f"connectors-{i}",
                     [py, "-m", "connectors"],
                     {"HUB_CONNECTORS_PORT": str(s.connectors_port + 10 * i)},
+                    health_url=f"http://127.0.0.1:{s.connectors_port + 10 * i}/healthz",
                 )
             self._start("gateway", [py, "-m", "gateway"])
             self._wait_healthy(started + timeout, say)
@@ -408,6 +443,7 @@ class Hub:
                     last = type(e).__name__
                 if time.monotonic() > deadline:
                     raise HubStartError(f"not healthy in time: {url} answered {last}")
+                self.restart_unresponsive()  # a worker hung in its first rebalance gets a new process
                 time.sleep(0.25)
 
     def wait_healthy(self, timeout: float = 120.0) -> None:

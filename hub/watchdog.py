@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RestartPolicy", "ServiceStatus", "write_status"]
+__all__ = ["Liveness", "RestartPolicy", "ServiceStatus", "read_status", "write_status"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,25 @@ def read_status(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data
+
+
+@dataclass
+class Liveness:
+    """Restart a service that runs but does not work: one whose own health check has failed
+    continuously for ``limit`` seconds. A stream worker can hang in a consumer-group rebalance on
+    the embedded broker (faust skips its recovery when the generation moved on meanwhile) and
+    never become ready; a new process joins cleanly."""
+
+    limit: float = 90.0
+    _failing_since: dict[str, float] = field(default_factory=dict)
+
+    def observe(self, name: str, healthy: bool, now: float) -> bool:
+        """Record one health check; True when the service has been failing for ``limit`` seconds."""
+        if healthy:
+            self._failing_since.pop(name, None)
+            return False
+        first = self._failing_since.setdefault(name, now)
+        return now - first >= self.limit
+
+    def forget(self, name: str) -> None:
+        self._failing_since.pop(name, None)

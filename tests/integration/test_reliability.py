@@ -80,6 +80,7 @@ def overrides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "HUB_RECONCILE_INTERVAL_SECONDS": "1",
         "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
         "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
+        "HUB_LIVENESS_SECONDS": "45",
     }
 
 
@@ -92,11 +93,12 @@ class Running:
         self.hub: Hub | None = None
         self.client: HubClient | None = None
 
-    def start(self) -> HubClient:
+    def start(self, **changes: str) -> HubClient:
         if self.client is not None:
             self.client.close()
+        self.overrides = {**self.overrides, **changes}
         self.hub = Hub(self.overrides)
-        self.hub.start(timeout=120)
+        self.hub.start(timeout=240)
         self.hub.start_watchdog(interval=0.2)
         self.client = HubClient(self.hub, self.webhook, Path(self.overrides["HUB_STATE_DIR"]) / "clock")
         return self.client
@@ -270,9 +272,11 @@ def test_kill_minus_nine_of_every_process_loses_nothing(running: Running) -> Non
         child.proc.wait(10)
         child.log_file.close()
     running.hub.children.clear()
-    hub = running.start()
+    # back as the default deployment runs (one stream worker, one connector process): the consumer
+    # groups still hold the dead members of before the crash, and the new ones take over from them
+    hub = running.start(HUB_STREAM_WORKERS="1", HUB_CONNECTOR_PROCESSES="1")
     _wait_healthy(hub)
-    results = _settled(hub, pending, timeout=120)
+    results = _settled(hub, pending, timeout=150)
     assert {r["status"] for r in results.values()} == {"complete"}
     release = hub.order(
         case_id=case_id, asset_id=assets[FLAT]["asset_id"], action="release", approved_by=hub.judge()

@@ -102,3 +102,43 @@ def test_a_port_conflict_names_the_setting_to_change(tmp_path: Path) -> None:
         hub = Hub({"HUB_STATE_DIR": str(tmp_path), "HUB_GATEWAY_PORT": str(port)})
         with pytest.raises(ConfigError, match="HUB_GATEWAY_PORT"):
             hub._check_ports()
+
+
+def test_liveness_restarts_only_after_the_health_check_failed_without_a_break() -> None:
+    from hub.watchdog import Liveness
+
+    live = Liveness(limit=90)
+    assert not live.observe("streams", False, 0)
+    assert not live.observe("streams", False, 60)
+    assert not live.observe("streams", True, 70)  # a pass resets the clock
+    assert not live.observe("streams", False, 100)
+    assert live.observe("streams", False, 190)
+
+
+def test_a_service_that_runs_but_never_gets_healthy_is_restarted(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    class Unhealthy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Unhealthy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hub = Hub({"HUB_STATE_DIR": str(tmp_path), "HUB_LIVENESS_SECONDS": "1"})
+    try:
+        hung = hub._start("streams", _sleeper(), health_url=f"http://127.0.0.1:{server.server_address[1]}/")
+        assert hub.restart_unresponsive(every=0) == []  # failing since now: not yet
+        time.sleep(1.1)
+        assert hub.restart_unresponsive(every=0) == ["streams"]
+        assert hung.proc.poll() is not None  # the hung process was killed
+        revived = hub.child("streams")
+        assert revived.proc.poll() is None and revived.health_url == hung.health_url
+    finally:
+        hub.stop()
+        server.shutdown()
+        server.server_close()
