@@ -109,14 +109,20 @@ def apply_opened(state: State, opened: InquiryOpened) -> bool:
 
 def apply_response(state: State, response: AgencyResponse) -> bool:
     """Record one agency's response (or one part of it); False when it changes nothing (duplicate
-    part, late, or an agency not asked). A single-message ``failed``/``unavailable`` response
-    replaces an answer whose parts have not all arrived (the connector could not publish the rest)."""
+    part, late after the agency had answered, or an agency not asked). An answer arriving after the
+    SLA settled the inquiry ``partial`` without it is recorded (and counted late). A single-message
+    ``failed``/``unavailable`` response replaces an answer whose parts have not all arrived (the
+    connector could not publish the rest)."""
+    current = state["responses"].get(response.agency)
     if state["final"]:
         state["late"] += 1
-        return False
+        # An answer the SLA gave up on still reaches the court: the result settled ``partial`` at
+        # the deadline gets a newer version with it (``complete`` once every agency has answered).
+        settled_without = state["timed_out"] and not state.get("compacted") and state["opened"] is not None
+        if not (settled_without and (current is None or len(current["received"]) < current["parts"])):
+            return False
     if state["opened"] is not None and response.agency not in state["opened"]["agencies"]:
         return False
-    current = state["responses"].get(response.agency)
     kept: list[int] = []  # parts stored before a replacement stay listed (their assets count)
     if current is not None:
         complete = len(current["received"]) >= current["parts"]
@@ -265,7 +271,7 @@ def build_result(
     settled = all(a.status in _SETTLED for a in agencies.values())
     if settled:
         all_answered = all(a.status in ("answered", "no_record") for a in agencies.values())
-        status = "complete" if all_answered and not state["timed_out"] else "partial"
+        status = "complete" if all_answered else "partial"
         state["final"] = True
     else:
         status = "pending"

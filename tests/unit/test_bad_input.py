@@ -224,6 +224,9 @@ def test_an_errors_traceback_logged_by_the_gateways_server_is_masked(
     uvicorn_loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
     saved_uvicorn = [(lg.handlers[:], lg.propagate, lg.level) for lg in uvicorn_loggers]
     try:
+        for lg in uvicorn_loggers:  # as in a fresh gateway process (other tests' servers set their own)
+            lg.handlers[:], lg.propagate = [], True
+            lg.setLevel(logging.NOTSET)
         setup_logging(service="gateway")
         server(HubSettings(court_tokens="court-a:token-a"))  # configures uvicorn's logging as it runs
         try:

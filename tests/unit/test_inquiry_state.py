@@ -203,3 +203,20 @@ def test_a_big_result_is_split_into_parts_under_the_budget_that_rebuild_it() -> 
     assert [p.part for p in parts] == list(range(len(parts)))
     assert [a for p in parts for a in p.assets] == result.assets
     assert st.result_messages(result, budget=len(encode(result))) == [encode(result)], "one when it fits"
+
+
+def test_an_answer_after_the_sla_turns_the_partial_result_complete() -> None:
+    s = st.new_state()
+    st.apply_opened(s, opened(["police", "bank:icbc"]))
+    assert st.apply_response(s, response("police", "no_record"))
+    assert st.apply_deadline(s, T0 + dt.timedelta(hours=1))
+    first = st.build_result(s, court_id="court-a", now=T0)
+    assert first.status == "partial" and first.agencies["bank:icbc"].status == "unavailable"
+    # the bank's answer arrives late (a consumer group that rebalanced for longer than the SLA)
+    assert st.apply_response(s, response("bank:icbc", records=[deposit("A1", DEBTOR.id_number)]))
+    later = st.build_result(s, court_id="court-a", now=T0)
+    assert later.status == "complete" and later.version > first.version
+    assert [a.asset_id for a in later.assets] == ["bank:icbc/deposit/A1"]
+    assert s["late"] == 1
+    # a second copy of it changes nothing
+    assert not st.apply_response(s, response("bank:icbc", records=[deposit("A1", DEBTOR.id_number)]))
