@@ -119,10 +119,15 @@ def _free(port: int) -> bool:
 
 
 def _port_block() -> int:
-    """A base port whose whole block (base .. base+20) is free."""
+    """A base port whose whole block (base .. base+30) is free.
+
+    Blocks are drawn below 32768, outside Linux's ephemeral port range (32768-60999), so an
+    outgoing connection of a running hub cannot take one of the ports between this check and
+    the hub binding it.
+    """
     for _ in range(200):
-        base = random.randrange(20000, 60000, 100)
-        if all(_free(base + i) for i in range(0, 21)):
+        base = random.randrange(10000, 32000, 100)
+        if all(_free(base + i) for i in range(0, 31)):
             return base
     raise RuntimeError("no free port block")
 
