@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from hub.errors import PermanentRegistryError
-from schemas.agencies import AssetKind, agency_slug
+from schemas.agencies import REGISTER_ACTION, agency_slug
 from schemas.codec import CodecError, decode, encode
 from schemas.models import ControlCommand, ControlOutcome
 from schemas.topics import CONTROL_RESULTS, agency_controls_topic
@@ -123,7 +123,7 @@ class ControlRunner(ConnectorRunner):
                 court_id=promoted.court,
                 agency=self.agency,
                 asset_ref=command.asset_ref,
-                action="freeze" if command.asset_kind in (AssetKind.deposit, AssetKind.equity) else "seize",
+                action=REGISTER_ACTION[command.asset_kind],
                 outcome="effective",
                 control_id=promoted.control_id,
                 position=0,

@@ -1,25 +1,29 @@
-"""The adapter for each agency name, wired to its registry's URL and credential from settings."""
+"""The adapter for each agency name, wired to its registry's URL and credential from settings.
+
+An agency type's adapter is ``<Type>Adapter`` in ``connectors/<type>.py`` (see ``schemas.agencies``);
+a bank's adapter is built per bank code.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 from hub.settings import HubSettings
-from schemas.agencies import AgencyType, agency_type
+from schemas.agencies import AgencyType, agency_type, class_stem
 
 from .adapter import AgencyAdapter
 from .bank import BankAdapter
-from .commerce import CommerceAdapter
-from .land import LandAdapter
-from .police import PoliceAdapter
-from .real_estate import RealEstateAdapter
 
-__all__ = ["build_adapter"]
+__all__ = ["adapter_class", "build_adapter"]
 
-_FIXED: dict[AgencyType, type[PoliceAdapter | CommerceAdapter | RealEstateAdapter | LandAdapter]] = {
-    AgencyType.police: PoliceAdapter,
-    AgencyType.commerce: CommerceAdapter,
-    AgencyType.real_estate: RealEstateAdapter,
-    AgencyType.land: LandAdapter,
-}
+
+def adapter_class(kind: AgencyType) -> type[AgencyAdapter]:
+    """The adapter class of an agency type; ``TypeError`` when its module does not define one."""
+    module = importlib.import_module(f"{__package__}.{kind}")
+    adapter = getattr(module, f"{class_stem(kind)}Adapter", None)
+    if not (isinstance(adapter, type) and issubclass(adapter, AgencyAdapter)):
+        raise TypeError(f"connectors.{kind} defines no {class_stem(kind)}Adapter (an AgencyAdapter)")
+    return adapter
 
 
 def build_adapter(agency: str, settings: HubSettings) -> AgencyAdapter:
@@ -28,4 +32,4 @@ def build_adapter(agency: str, settings: HubSettings) -> AgencyAdapter:
     kind = agency_type(agency)
     if kind is AgencyType.bank:
         return BankAdapter(agency.removeprefix("bank:"), url, credential)
-    return _FIXED[kind](url, credential)
+    return adapter_class(kind)(url, credential)

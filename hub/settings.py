@@ -12,13 +12,13 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.agencies import FIXED_AGENCIES
+from schemas.agencies import AGENCY_TYPES, FIXED_AGENCIES, AgencyType
 
 __all__ = ["REGISTRY_PORT_OFFSETS", "HubSettings", "get_settings"]
 
-# Each registry listens on registry_base_port + offset.
-REGISTRY_PORT_OFFSETS = {"police": 1, "commerce": 2, "real_estate": 3, "land": 4}
-_BANK_PORT_OFFSET = 11
+# Each registry listens on registry_base_port + offset (banks: + the bank's index), per schemas.agencies.
+REGISTRY_PORT_OFFSETS = {str(t): s.port_offset for t, s in AGENCY_TYPES.items() if t is not AgencyType.bank}
+_BANK_PORT_OFFSET = AGENCY_TYPES[AgencyType.bank].port_offset
 
 
 def _parse_pairs(raw: str, what: str) -> dict[str, str]:

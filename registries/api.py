@@ -87,7 +87,17 @@ def wire(value: Any) -> Any:
 
 
 class RegistryApi(ABC):
-    """One agency's API shape over one registry store."""
+    """One agency's API shape over one registry store.
+
+    ``CONTROL_PREFIX``: how the control ids its register issues start (``None``: the agency name
+    without ``bank:``, upper-case).
+    """
+
+    CONTROL_PREFIX: str | None = None
+
+    @classmethod
+    def control_prefix(cls, agency: str) -> str:
+        return cls.CONTROL_PREFIX or agency.removeprefix("bank:").upper()
 
     def __init__(
         self, agency: str, store: RegistryStore, credential: str, clock: Clock | None = None

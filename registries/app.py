@@ -16,6 +16,7 @@ nothing and never fails, so a supervisor can tell "up but faulty" from "down".
 from __future__ import annotations
 
 import asyncio
+import importlib
 import math
 import random
 from collections import Counter
@@ -32,25 +33,24 @@ from starlette.exceptions import HTTPException
 from hub.clock import clock_from_settings
 from hub.errors import ConfigError
 from hub.settings import HubSettings
-from schemas.agencies import AgencyType, agency_slug, agency_type
+from schemas.agencies import AgencyType, agency_slug, agency_type, class_stem
 
 from .api import BadRequest, RegistryApi
-from .bank import BankApi
-from .commerce import CommerceApi
-from .land import LandApi
-from .police import PoliceApi
-from .real_estate import RealEstateApi
 from .store import RegistryData
 
-__all__ = ["Latency", "create_app", "register_path"]
+__all__ = ["Latency", "create_app", "register_path", "registry_api"]
 
-_APIS: dict[AgencyType, type[RegistryApi]] = {
-    AgencyType.police: PoliceApi,
-    AgencyType.commerce: CommerceApi,
-    AgencyType.real_estate: RealEstateApi,
-    AgencyType.land: LandApi,
-    AgencyType.bank: BankApi,
-}
+
+def registry_api(kind: AgencyType) -> type[RegistryApi]:
+    """The API class of an agency type: ``<Type>Api`` in ``registries/<type>.py`` (the one place
+    an agency's API shape lives; see ``schemas.agencies``)."""
+    module = importlib.import_module(f"{__package__}.{kind}")
+    api = getattr(module, f"{class_stem(kind)}Api", None)
+    if not (isinstance(api, type) and issubclass(api, RegistryApi)):
+        raise TypeError(f"registries.{kind} defines no {class_stem(kind)}Api (a RegistryApi)")
+    return api
+
+
 FaultKind = Literal["unavailable", "throttled", "slow"]
 _ALL_FAULTS: tuple[FaultKind, ...] = ("unavailable", "throttled", "slow")
 
@@ -133,9 +133,10 @@ def create_app(
 
     ``register_file``: the SQLite file its control register persists in (``None``: memory only).
     """
-    api = _APIS[agency_type(agency)](
+    api_class = registry_api(agency_type(agency))
+    api = api_class(
         agency,
-        data.store(agency, register_file),
+        data.store(agency, register_file, api_class.control_prefix(agency)),
         settings.registry_credential(agency),
         clock_from_settings(settings),
     )

@@ -161,6 +161,8 @@ def _stake(h: Holding, controls: list[RegControl]) -> dict[str, Any]:
 
 
 class CommerceApi(RegistryApi):
+    CONTROL_PREFIX = "SJ"
+
     def authenticated(self, request: Request) -> bool:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         return scheme == "AppCode" and secret_matches(key, self.credential)

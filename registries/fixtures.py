@@ -19,35 +19,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from hub.errors import ConfigError
-from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, CONTROL_ACTIONS_BY_KIND, AssetKind, agency_type
+from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, CONTROL_ACTIONS_BY_KIND, agency_type
 from schemas.codec import format_validation_error
-from schemas.models import (
-    DepositAsset,
-    EquityAsset,
-    ExistingControl,
-    LandUseRightAsset,
-    RealEstateAsset,
-    RegistryOwner,
-    VehicleAsset,
-)
+from schemas.models import AssetRecord, ExistingControl, RegistryOwner
 
 from .records import Control, Holding, Owner
 
 __all__ = ["FixtureError", "load_fixtures", "parse_fixture_line"]
 
-_AssetModel = DepositAsset | RealEstateAsset | LandUseRightAsset | VehicleAsset | EquityAsset
 _M = TypeVar("_M", bound=BaseModel)
-_MODEL_BY_KIND: dict[str, type[_AssetModel]] = {
-    AssetKind.deposit: DepositAsset,
-    AssetKind.real_estate: RealEstateAsset,
-    AssetKind.land_use_right: LandUseRightAsset,
-    AssetKind.vehicle: VehicleAsset,
-    AssetKind.equity: EquityAsset,
+# the record model of each asset kind, from the schemas' union of asset records
+_MODEL_BY_KIND: dict[str, type[Any]] = {
+    m.model_fields["kind"].default: m for m in get_args(get_args(AssetRecord)[0])
 }
 _TOP_KEYS = {"registry", "owner", "asset", "controls"}
 _COMMON_ASSET_KEYS = {"kind", "ref", "value"}

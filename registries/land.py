@@ -155,6 +155,8 @@ def _int(form: dict[str, list[str]], name: str, default: int) -> int:
 
 
 class LandApi(RegistryApi):
+    CONTROL_PREFIX = "TD"
+
     def authenticated(self, request: Request) -> bool:
         return secret_matches(request.headers.get("X-Api-Token"), self.credential)
 

@@ -137,6 +137,8 @@ def _decision(d: Decision) -> dict[str, Any]:
 
 
 class PoliceApi(RegistryApi):
+    CONTROL_PREFIX = "GA"
+
     def authenticated(self, request: Request) -> bool:
         return secret_matches(request.headers.get("X-Police-AppKey"), self.credential)
 

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from schemas.agencies import MAX_PERIOD_DAYS, REGISTER_ACTION, AssetKind
 from schemas.identifiers import IdType, org_code_check, resident_id_check, uscc_check
 from schemas.models import Party
 
@@ -118,7 +119,6 @@ _BRANCH_RATE = 0.08
 _MINORITY_RATE = 0.01
 _CONTROL_RATE = 0.05
 _WAITING_RATE = 0.25
-_PERIOD_DAYS = {"deposit": 365, "vehicle": 730, "real_estate": 1095, "land_use_right": 1095, "equity": 1095}
 
 
 @dataclass(slots=True)
@@ -477,14 +477,13 @@ class _Generator:
         rng = self.rng
         if rng.random() >= _CONTROL_RATE:
             return []
-        action = "freeze" if kind in ("deposit", "equity") else "seize"
+        action = REGISTER_ACTION[AssetKind(kind)]
         at = AS_OF - dt.timedelta(days=rng.randint(1, 300), seconds=rng.randrange(86400))
         # a freeze always states an amount; on an empty account it waits for incoming funds
         amount = _money(rng.randint(100, max(100, int(value * 100)))) if action == "freeze" else None
         courts = rng.sample(COURTS, 2)
-        out = [
-            Control(courts[0], action, amount, at, at + dt.timedelta(days=_PERIOD_DAYS[kind]), 0, "effective")
-        ]
+        period = dt.timedelta(days=MAX_PERIOD_DAYS[AssetKind(kind)])
+        out = [Control(courts[0], action, amount, at, at + period, 0, "effective")]
         if rng.random() < _WAITING_RATE:
             out.append(
                 Control(

@@ -169,6 +169,8 @@ def _right(h: Holding, controls: list[RegControl]) -> dict[str, Any]:
 
 
 class RealEstateApi(RegistryApi):
+    CONTROL_PREFIX = "BDC"
+
     def authenticated(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic":

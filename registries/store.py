@@ -53,13 +53,6 @@ class _OwnerIndex(Generic[_T]):
         return [self.items[i] for i in sorted(hits)]  # registry order: stable across pages
 
 
-_CONTROL_PREFIXES = {"police": "GA", "commerce": "SJ", "real_estate": "BDC", "land": "TD"}
-
-
-def _control_prefix(agency: str) -> str:
-    return _CONTROL_PREFIXES.get(agency) or agency.removeprefix("bank:").upper()
-
-
 class RegistryStore:
     """One registry's records (and, for police, its household registrations) and its control register."""
 
@@ -69,13 +62,16 @@ class RegistryStore:
         holdings: Sequence[Holding],
         households: Sequence[Household] = (),
         register_path: Path | None = None,
+        control_prefix: str | None = None,
     ) -> None:
         self.agency = agency
         self._holdings = _OwnerIndex(holdings)
         self._households = _OwnerIndex(households)
         # the registry's own register of controls, seeded lazily from the records' controls and kept
-        # in ``register_path`` (SQLite) when given, so a restarted registry keeps its controls
-        self.controls = ControlRegister(self._holdings.items, _control_prefix(agency), register_path)
+        # in ``register_path`` (SQLite) when given, so a restarted registry keeps its controls;
+        # control ids start with ``control_prefix`` (default: the agency name without ``bank:``)
+        prefix = control_prefix or agency.removeprefix("bank:").upper()
+        self.controls = ControlRegister(self._holdings.items, prefix, register_path)
 
     def __len__(self) -> int:
         return len(self._holdings.items) + len(self._households.items)
@@ -100,9 +96,16 @@ class RegistryData:
         holdings.extend(fixtures)
         return cls(holdings, list(population.households) if population else [])
 
-    def store(self, agency: str, register_path: Path | None = None) -> RegistryStore:
-        """The store of ``agency``; its control register is kept in ``register_path`` when given."""
+    def store(
+        self, agency: str, register_path: Path | None = None, control_prefix: str | None = None
+    ) -> RegistryStore:
+        """The store of ``agency``; its control register is kept in ``register_path`` when given and
+        issues control ids starting with ``control_prefix``."""
         households = self.households if agency == "police" else []
         return RegistryStore(
-            agency, [h for h in self.holdings if h.registry == agency], households, register_path
+            agency,
+            [h for h in self.holdings if h.registry == agency],
+            households,
+            register_path,
+            control_prefix,
         )

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.exc import IntegrityError
 
-from schemas.agencies import CONTROL_ACTIONS_BY_KIND, MAX_PERIOD_DAYS, AssetKind
+from schemas.agencies import CONTROL_ACTIONS_BY_KIND, DIVISIBLE_KINDS, MAX_PERIOD_DAYS, AssetKind
 from schemas.codec import encode
 from schemas.models import AssetRef, ControlOrderCreate, ControlOrderRequested, new_id
 from schemas.topics import COURT_COMMANDS
@@ -155,7 +155,7 @@ async def create_order(
         requested_at=dt.datetime.now(dt.UTC),
         idempotency_key=idempotency_key or order_id,
         found_deposits=await found_deposits(db, body.case_id, court_id)
-        if body.action == "seize" or (body.action == "freeze" and kind != AssetKind.deposit)
+        if body.action == "seize" or (body.action == "freeze" and kind not in DIVISIBLE_KINDS)
         else [],
     )
     try:

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 
 from .types import (
     CENT,
+    DIVISIBLE,
     MAX_PERIOD_DAYS,
     REGISTER_ACTION,
     ZERO,
@@ -88,8 +89,8 @@ class Decider(ABC):
                 )
             if order.period_days is not None and order.period_days < 1:
                 return reject(order, now, "period_days must be at least 1")
-            if kind == "deposit":
-                return self._register_deposit(asset, order, now)
+            if kind in DIVISIBLE:
+                return self._register_divisible(asset, order, now)
             return self._register(asset, order, now)
         if order.action not in ("deduct", "renew", "release", "expire", "status"):
             return reject(order, now, f"unknown action {order.action!r}")
@@ -209,9 +210,10 @@ class Decider(ABC):
         )
         return self._waiting(asset, order, control, now, reason=_join(reason, note), promoted=ahead)
 
-    def _register_deposit(self, asset: Asset, order: Order, now: dt.datetime) -> Decision:
+    def _register_divisible(self, asset: Asset, order: Order, now: dt.datetime) -> Decision:
+        """A freeze of a stated amount of a deposit's balance (or an account's market value)."""
         if order.amount is None or order.amount <= 0:
-            return reject(order, now, "a deposit freeze must state an amount greater than zero")
+            return reject(order, now, f"a {asset.kind} freeze must state an amount greater than zero")
         asked = order.amount.quantize(CENT)
         period, note = self._period(order, asset.kind)
         ahead = tuple(self._promote(asset, now))  # earlier waiting freezes take available money first
@@ -384,17 +386,18 @@ class Decider(ABC):
         )
 
     def _promote(self, asset: Asset, at: dt.datetime) -> list[Promoted]:
-        """Waiting controls that take effect at ``at`` (non-deposits: the first, when nothing is in
-        effect; deposits: in order while money is available, partially if need be)."""
+        """Waiting controls that take effect at ``at`` (whole-asset kinds: the first, when nothing is
+        in effect; divisible kinds such as deposits: in order while money is available, partially if
+        need be)."""
         out: list[Promoted] = []
-        if asset.kind != "deposit":
+        if asset.kind not in DIVISIBLE:
             if asset.active("effective"):
                 return out
             queue = asset.active("waiting")[:1]
         else:
             queue = asset.active("waiting")
         for c in queue:
-            if asset.kind == "deposit":
+            if asset.kind in DIVISIBLE:
                 available = asset.available()
                 if available <= 0:
                     break

@@ -10,10 +10,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from schemas.agencies import DIVISIBLE_KINDS
+from schemas.agencies import MAX_PERIOD_DAYS as _KIND_PERIODS
+from schemas.agencies import REGISTER_ACTION as _REGISTER_ACTION
+
 from ..records import Holding
 
 __all__ = [
     "CENT",
+    "DIVISIBLE",
     "MAX_PERIOD_DAYS",
     "REGISTER_ACTION",
     "ZERO",
@@ -27,22 +32,11 @@ __all__ = [
     "when",
 ]
 
-# legal maximum period of a control, in days, by asset kind (DOMAIN.md rule 2)
-MAX_PERIOD_DAYS = {
-    "deposit": 365,
-    "vehicle": 730,
-    "real_estate": 1095,
-    "land_use_right": 1095,
-    "equity": 1095,
-}
-# the action that registers a control on each kind
-REGISTER_ACTION = {
-    "deposit": "freeze",
-    "equity": "freeze",
-    "vehicle": "seize",
-    "real_estate": "seize",
-    "land_use_right": "seize",
-}
+# legal maximum period of a control, in days, by asset kind (DOMAIN.md rule 2); the action that
+# registers a control on each kind; the kinds a freeze blocks a stated amount of (schemas.agencies)
+MAX_PERIOD_DAYS: dict[str, int] = {str(k): v for k, v in _KIND_PERIODS.items()}
+REGISTER_ACTION: dict[str, str] = {str(k): v for k, v in _REGISTER_ACTION.items()}
+DIVISIBLE: frozenset[str] = frozenset(str(k) for k in DIVISIBLE_KINDS)
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 

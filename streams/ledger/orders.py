@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from schemas.agencies import CONTROL_ACTIONS_BY_KIND, AssetKind
+from schemas.agencies import CONTROL_ACTIONS_BY_KIND, DIVISIBLE_KINDS, AssetKind
 from schemas.models import AssetRef, ControlCommand, ControlOrderRequested, CourtEvent
 
 from .state import (
@@ -151,7 +151,7 @@ def accept_order(
                 f"this case already has a control in force on the asset (order {in_force[0]['order_id']})"
             )
             return None, [reject(ledger, order, reason, now)]
-        if asset.kind == AssetKind.deposit:
+        if asset.kind in DIVISIBLE_KINDS:  # a freeze of a stated amount (deposits, securities)
             left = remaining(ledger)
             if amount is None or amount > left:
                 reason = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from schemas.agencies import DIVISIBLE_KINDS
 from schemas.models import ControlOutcome, CourtEvent
 
 from .state import ZERO, Ledger, d, event, excess_to_release, join, money, secured
@@ -57,7 +58,7 @@ def _mirror_control(
     if result in ("effective", "partial"):
         if outcome.amount_controlled is not None:
             order["amount_controlled"] = money(outcome.amount_controlled)
-            if order.get("kind", "deposit") == "deposit":
+            if order.get("kind", "deposit") in DIVISIBLE_KINDS:
                 order["reserved"] = order["amount_controlled"]
         order["position"] = 0
         order.pop("check_at", None)

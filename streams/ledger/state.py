@@ -18,7 +18,7 @@ import hashlib
 from decimal import Decimal
 from typing import Any
 
-from schemas.agencies import MAX_PERIOD_DAYS, AssetKind
+from schemas.agencies import DIVISIBLE_KINDS, MAX_PERIOD_DAYS, AssetKind
 from schemas.models import Case, ControlOrderState, CourtEvent
 
 __all__ = [
@@ -38,7 +38,8 @@ __all__ = [
 
 Ledger = dict[str, Any]
 
-INDIVISIBLE = {AssetKind.real_estate, AssetKind.land_use_right, AssetKind.vehicle, AssetKind.equity}
+# one control takes the whole asset (a freeze of a divisible kind blocks only the amount it states)
+INDIVISIBLE = set(AssetKind) - DIVISIBLE_KINDS
 # an order in force occupies its asset for the case (a second control of the case is refused)
 IN_FORCE = {"pending", "effective", "waiting", "partial"}
 # an order that secures something: asked and not yet answered, or in effect. A waiting control
@@ -105,7 +106,7 @@ def excess_to_release(ledger: Ledger) -> tuple[Decimal, dict[str, Any]] | None:
     redundant = [o for o in in_force if d(o["reserved"]) > 0 and total - d(o["reserved"]) >= owed]
     if redundant:
         return total - owed, max(redundant, key=lambda o: (d(o["reserved"]), o.get("effective_at") or ""))
-    divisible = [o for o in in_force if o.get("kind", "deposit") == "deposit"]
+    divisible = [o for o in in_force if o.get("kind", "deposit") in DIVISIBLE_KINDS]
     excess = sum((d(o["reserved"]) for o in divisible), ZERO) - owed
     if excess <= 0 or not divisible:
         return None
