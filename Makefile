@@ -37,7 +37,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy schemas connectors streams gateway registries hub
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_inquiries.py
+	$(BIN)/python scripts/bench_inquiries.py $(BENCH_ARGS)
 
 eval-linkage: $(STAMP)
 	$(BIN)/python scripts/eval_linkage.py

@@ -1,4 +1,7 @@
-"""Benchmark: drive N inquiries through a hub and print throughput and latency percentiles.
+"""Benchmark: drive N inquiries through a hub and print throughput, latency percentiles, memory and
+CPU per inquiry of every process, then the same figures for a bare fan-out peer (the project's own
+adapters with ``asyncio.gather``, no Kafka, gateway or database) on the same registries and debtors,
+and the ratio of the hub's CPU per inquiry to the peer's.
 
 By default it starts its own hub (embedded broker, registries, connectors, streams, gateway) with a
 realistic registry latency distribution and a population of ``--scale`` people, registers one
@@ -6,6 +9,8 @@ case per debtor, then submits the inquiries ``--concurrency`` at a time and meas
 the time from submission until the court can read a final (complete or partial) result.
 
     python scripts/bench_inquiries.py --n 1000 --concurrency 100 --scale 100000
+    python scripts/bench_inquiries.py --n 400 --concurrency 40 --latency lognormal:120:0.5 \
+        --scale 20000 --storage memory --stream-workers 2 --connector-processes 2
     python scripts/bench_inquiries.py --gateway http://127.0.0.1:8000 --token ... --scale 2000
 
 With ``--gateway`` it uses a running hub; its population must have been generated with the same
@@ -16,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -28,74 +33,21 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import report  # scripts/bench/
+from bench.peer import PeerResult, fan_out
+from bench.sampler import ProcessSampler
+
 from hub.settings import HubSettings
 from registries.population import generate, pick_people
 
 
-class ProcessSampler:
-    """Samples each hub process's resident memory and CPU time once a second from ``/proc``, by
-    service name (a restarted service keeps its name), for the memory and CPU figures."""
-
-    def __init__(self, hub: object) -> None:
-        import threading
-
-        self.hub = hub
-        self.rss: dict[str, list[int]] = {}
-        self.cpu: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    @staticmethod
-    def _pids(pid: int) -> list[int]:
-        """The process and its descendants (a service may fork)."""
-        out, todo = [], [pid]
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            try:
-                kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-            except OSError:
-                kids = []
-            todo += [int(k) for k in kids]
-        return out
-
-    def sample(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
-        for child in list(getattr(self.hub, "children", [])):
-            rss, cpu = 0, 0.0
-            for pid in self._pids(child.proc.pid):
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                rss += next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:"))
-                cpu += (int(stat[11]) + int(stat[12])) / tick
-            self.rss.setdefault(child.name, []).append(rss)
-            self.cpu[child.name] = cpu
-
-    def _loop(self) -> None:
-        while not self._stop.wait(1.0):
-            self.sample()
-
-    def start(self) -> dict[str, float]:
-        self.sample()
-        self._thread.start()
-        return dict(self.cpu)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sample()
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p * len(s)))]
-
-
 async def drive(
-    gateway: str, token: str, debtors: list[dict[str, str]], concurrency: int, poll_wait: float
+    gateway: str,
+    token: str,
+    debtors: list[dict[str, str]],
+    concurrency: int,
+    poll_wait: float,
+    officer: str,
 ) -> tuple[list[float], dict[str, int], float]:
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency * 2)
@@ -103,11 +55,11 @@ async def drive(
     statuses: dict[str, int] = {}
     async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=60, limits=limits) as client:
         case_ids: list[str] = []
-        for d in debtors:
+        for i, d in enumerate(debtors):
             r = await client.post(
                 "/v1/cases",
                 json={
-                    "case_number": "(2026)鄂0111执1号",
+                    "case_number": f"(2026)鄂0111执{i + 1}号",
                     "applicant": {"name": "申请人"},
                     "debtors": [d],
                     "amount_owed": "100000.00",
@@ -116,17 +68,21 @@ async def drive(
             r.raise_for_status()
             case_ids.append(r.json()["case_id"])
         slots = asyncio.Semaphore(concurrency)
+        # who asks and why; a hub from before officers refuses these fields (422 extra_forbidden)
+        asker = {
+            "officer": officer,
+            "purpose": "benchmark: find the debtor's assets",
+            "legal_basis": "(2026)鄂0111执1号 enforcement ruling",
+        }
 
         async def one(case_id: str, d: dict[str, str]) -> None:
             async with slots:
                 t0 = time.perf_counter()
-                r = await client.post(
-                    "/v1/inquiries",
-                    json={
-                        "case_id": case_id,
-                        "debtor": {"id_type": d["id_type"], "id_number": d["id_number"]},
-                    },
-                )
+                debtor = {"id_type": d["id_type"], "id_number": d["id_number"]}
+                r = await client.post("/v1/inquiries", json={"case_id": case_id, "debtor": debtor, **asker})
+                if r.status_code == 422 and "extra_forbidden" in r.text:
+                    asker.clear()
+                    r = await client.post("/v1/inquiries", json={"case_id": case_id, "debtor": debtor})
                 r.raise_for_status()
                 inquiry_id = r.json()["inquiry_id"]
                 while True:
@@ -152,75 +108,118 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=HubSettings().registry_seed)
     ap.add_argument("--latency", default="lognormal:120:0.6", help="registry latency distribution")
     ap.add_argument("--wait", type=float, default=20, help="long-poll wait of each result request (s)")
+    ap.add_argument("--stream-workers", type=int, default=1, help="HUB_STREAM_WORKERS")
+    ap.add_argument("--connector-processes", type=int, default=1, help="HUB_CONNECTOR_PROCESSES")
+    ap.add_argument(
+        "--storage",
+        choices=["s3", "memory"],
+        help="HUB_EMBEDDED_BROKER_STORAGE (default: the hub's, s3: durable)",
+    )
+    ap.add_argument("--peer", choices=["after", "before", "off"], default="after", help="bare fan-out peer")
     ap.add_argument("--gateway", help="use a running hub at this URL")
     ap.add_argument("--token", help="court bearer token for --gateway")
+    ap.add_argument("--officer", default="officer-court-a-1", help="officer id of --token's court")
     args = ap.parse_args()
 
     t = time.perf_counter()
     pop = generate(args.seed, args.scale)
     people = pick_people(pop, args.n, seed=1)
     debtors = [{"name": p.name, "id_type": "resident_id", "id_number": p.resident_id} for p in people]
+    del pop
+    gc.collect()
+    gc.freeze()  # the population is not the load generator's or the peer's garbage to scan
     print(
         f"population of {args.scale} people generated in {time.perf_counter() - t:.1f} s; "
-        f"{len(debtors)} debtors picked"
+        f"{len(debtors)} debtors picked; machine: {report.machine()}"
     )
 
     hub = None
     if args.gateway:
         gateway, token = args.gateway, args.token or ""
+        settings = HubSettings()
     else:
         from hub.supervisor import Hub
 
         state = tempfile.mkdtemp(prefix="hub-bench-")
-        hub = Hub(
-            {
-                "HUB_STATE_DIR": state,
-                "HUB_REGISTRY_SCALE": str(args.scale),
-                "HUB_REGISTRY_SEED": str(args.seed),
-                "HUB_REGISTRY_LATENCY_MS": args.latency,
-                "HUB_INQUIRY_SLA_SECONDS": "60",
-                "HUB_REGISTRY_FIXTURES": os.devnull,
-            }
-        )
+        overrides = {
+            "HUB_STATE_DIR": state,
+            "HUB_REGISTRY_SCALE": str(args.scale),
+            "HUB_REGISTRY_SEED": str(args.seed),
+            "HUB_REGISTRY_LATENCY_MS": args.latency,
+            "HUB_INQUIRY_SLA_SECONDS": "60",
+            "HUB_REGISTRY_FIXTURES": os.devnull,
+            "HUB_STREAM_WORKERS": str(args.stream_workers),
+            "HUB_CONNECTOR_PROCESSES": str(args.connector_processes),
+        }
+        if args.storage:
+            overrides["HUB_EMBEDDED_BROKER_STORAGE"] = args.storage
+        hub = Hub(overrides)
+        settings = hub.settings
         t = time.perf_counter()
         hub.start(timeout=300)
-        print(f"hub started in {time.perf_counter() - t:.1f} s (registry latency {args.latency} ms)")
-        gateway = hub.gateway_url
-        token = next(iter(hub.settings.tokens_by_court.values()))
-    sampler = ProcessSampler(hub) if hub is not None else None
-    cpu_before = sampler.start() if sampler is not None else {}
-    try:
-        latencies, statuses, elapsed = asyncio.run(
-            drive(gateway, token, debtors, args.concurrency, args.wait)
+        print(
+            f"hub started in {time.perf_counter() - t:.1f} s (registry latency {args.latency} ms, "
+            f"broker storage {settings.embedded_broker_storage}, {settings.stream_workers} stream "
+            f"worker(s), {settings.connector_processes} connector process(es))"
         )
+        gateway = hub.gateway_url
+        court, token = next(iter(hub.settings.tokens_by_court.items()))
+        officers = getattr(hub.settings, "officers_by_court", {})  # absent before officers
+        args.officer = sorted(officers.get(court, {args.officer}))[0]
+    sampler = ProcessSampler(hub) if hub is not None else None
+    peer_result: PeerResult | None = None
+    peer_registries: float | None = None
+
+    def run_peer() -> None:
+        nonlocal peer_result, peer_registries
+        before = sampler.cpu_now() if sampler is not None else {}
+        peer_result = asyncio.run(fan_out(settings, debtors, args.concurrency))
+        if sampler is not None:
+            after = sampler.cpu_now()
+            peer_registries = sum(
+                (after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / max(peer_result.n, 1)
+                for k in report.NOT_HUB
+            )
+
+    try:
+        if args.peer == "before":
+            run_peer()
+        cpu_before = sampler.start() if sampler is not None else {}
+        bench_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        latencies, statuses, elapsed = asyncio.run(
+            drive(gateway, token, debtors, args.concurrency, args.wait, args.officer)
+        )
+        bench_cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        if sampler is not None:
+            sampler.stop()
+        cpu_after = dict(sampler.cpu) if sampler is not None else {}
+        if args.peer == "after":
+            run_peer()
     finally:
         if sampler is not None:
             sampler.stop()
         if hub is not None:
             hub.stop()
     n = len(latencies)
-    print(f"\ninquiries: {n}  concurrency: {args.concurrency}  agencies per inquiry: 7")
+    agencies = len(settings.agencies)
+    print(f"\ninquiries: {n}  concurrency: {args.concurrency}  agencies per inquiry: {agencies}")
     print(f"results:   {statuses}")
     print(
-        f"throughput: {n / elapsed:.1f} inquiries/s ({n * 7 / elapsed:.0f} registry calls/s) "
-        f"over {elapsed:.1f} s"
+        f"throughput: {n / elapsed:.1f} inquiries/s ({n * agencies / elapsed:.0f} registry "
+        f"calls/s) over {elapsed:.1f} s"
     )
+    print(report.latency_line(latencies))
+    load_cpu = (bench_cpu1.ru_utime + bench_cpu1.ru_stime - bench_cpu0.ru_utime - bench_cpu0.ru_stime) * 1000
     print(
-        f"latency s: p50 {pct(latencies, 0.5):.3f}  p95 {pct(latencies, 0.95):.3f}  "
-        f"p99 {pct(latencies, 0.99):.3f}  max {max(latencies):.3f}  mean {statistics.fmean(latencies):.3f}"
+        f"load generator: {load_cpu / max(n, 1):.2f} CPU ms per inquiry, peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
-    print(f"bench client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    hub_total = None
     if sampler is not None:
-        print("\nprocess       RSS start → peak → end (MiB)   CPU ms per inquiry")
-        total = 0.0
-        for name, series in sampler.rss.items():
-            cpu_ms = (sampler.cpu.get(name, 0.0) - cpu_before.get(name, 0.0)) * 1000 / max(n, 1)
-            total += cpu_ms
-            print(
-                f"{name:<13} {series[0] / 1024:7.0f} → {max(series) / 1024:5.0f} → {series[-1] / 1024:5.0f}"
-                f"          {cpu_ms:7.2f}"
-            )
-        print(f"{'total':<13} {'':31} {total:7.2f}")
+        hub_total, registries = report.processes(sampler, cpu_before, cpu_after, n)
+        print(f"{'registries':<13} {'':37} {registries:8.2f}   (the mocked agencies)")
+    if peer_result is not None:
+        report.peer(peer_result, peer_registries, hub_total)
 
 
 if __name__ == "__main__":
