@@ -17,6 +17,7 @@ from hub.kafka import make_producer
 from hub.settings import HubSettings
 
 from .controls import ControlRunner
+from .http_client import registry_client
 from .runtime import METRICS_REGISTRY, ConnectorRunner, circuit_for
 
 __all__ = ["run_connectors"]
@@ -70,7 +71,7 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
     timeout = httpx.Timeout(settings.connector_timeout_seconds)
     producer = make_producer(settings)
     await producer.start()
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+    async with registry_client(limits=limits, timeout=timeout) as client:
         # one breaker per agency, shared by its inquiry and control runners (same registry)
         circuits = {a: circuit_for(a, settings) for a in agencies}
         runners = [
