@@ -127,6 +127,8 @@ app = faust.App(
     # and crashes the worker on, over and over. Recovery still reads every changelog to its end.
     recovery_consistency_check=False,
     table_standby_replicas=0,
+    # faust's worker without its spinner, which left the root logger at DEBUG (streams/worker.py)
+    Worker="streams.worker:Worker",
 )
 
 
