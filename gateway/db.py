@@ -28,7 +28,11 @@ cases = sa.Table(
     sa.Column("idempotency_key", sa.String(200)),
     sa.Column("request_hash", sa.String(64)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # find back (GET /v1/cases): the case's state ("active"; lifecycle changes set others), paging order
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.UniqueConstraint("court_id", "idempotency_key", name="uq_cases_idempotency"),
+    sa.Index("ix_cases_court_created", "court_id", "created_at", "case_id"),
+    sa.Index("ix_cases_court_number", "court_id", "case_number"),
 )
 
 inquiries = sa.Table(
@@ -161,6 +165,8 @@ class Database:
             # checkpoint instead of per commit (PostgreSQL is the choice for production).
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # court_id -> webhook URL: events recorded in the feed (gateway/feed.py) are pushed there too
+        self.webhooks: dict[str, str] = {}
         # hide_parameters: a failed statement's error (and its traceback in the log) would otherwise
         # carry the row it wrote: names and identity numbers of debtors
         self.engine: AsyncEngine = create_async_engine(self.url, hide_parameters=True, **kwargs)
@@ -290,6 +296,7 @@ class Database:
         for an inquiry still pending at ``version``. The version is kept, so any later result the
         streams publish replaces it. Returns whether it was stored."""
         async with self.engine.begin() as conn:
+            await feed.lock_feed(conn)
             updated = await conn.execute(
                 inquiries.update()
                 .where(
@@ -299,6 +306,8 @@ class Database:
                 )
                 .values(result=result, status=result["status"], updated_at=dt.datetime.now(dt.UTC))
             )
+            if updated.rowcount:  # the court hears of it as of any settled result (feed, webhook)
+                await feed.record_inquiry_settled(conn, result, self.webhooks.get(result["court_id"]))
         return bool(updated.rowcount)
 
     async def inquiries_of_case(self, case_id: str, court_id: str) -> Sequence[sa.Row[Any]]:
@@ -317,7 +326,9 @@ class Database:
     async def store_results(self, results: list[dict[str, Any]]) -> list[str]:
         """Keep the newest version of each inquiry's result, in one transaction for the batch.
 
-        Older or repeated versions change nothing. Returns the inquiry ids whose result changed.
+        Older or repeated versions change nothing. A stored version in a settled state is recorded
+        in the court's feed as ``inquiry_settled`` (and pushed to its webhook), in the same
+        transaction. Returns the inquiry ids whose result changed.
         """
         newest: dict[str, dict[str, Any]] = {}
         for r in results:
@@ -326,6 +337,7 @@ class Database:
         changed: list[str] = []
         now = dt.datetime.now(dt.UTC)
         async with self.engine.begin() as conn:
+            await feed.lock_feed(conn)  # before any row lock: see gateway/feed.py
             for inquiry_id, result in newest.items():
                 updated = await conn.execute(
                     inquiries.update()
@@ -334,6 +346,7 @@ class Database:
                 )
                 if updated.rowcount:
                     changed.append(inquiry_id)
+                    await feed.record_inquiry_settled(conn, result, self.webhooks.get(result["court_id"]))
                     continue
                 exists = (
                     await conn.execute(
@@ -357,6 +370,7 @@ class Database:
                     )
                 )
                 changed.append(inquiry_id)
+                await feed.record_inquiry_settled(conn, result, self.webhooks.get(result["court_id"]))
         return changed
 
     # ------------------------------------------------------------ outbox
@@ -458,6 +472,7 @@ class Database:
         new: list[str] = []
         now = dt.datetime.now(dt.UTC)
         async with self.engine.begin() as conn:
+            await feed.lock_feed(conn)  # before any row lock: see gateway/feed.py
             for event in events:
                 seen = (
                     await conn.execute(
@@ -516,6 +531,15 @@ class Database:
                             created_at=now,
                         )
                     )
+                # the court's feed (its webhook got the event above, under the same event id)
+                await feed.record_case_event(
+                    conn,
+                    event["case_id"],
+                    event["court_id"],
+                    "order_event",
+                    event,
+                    event_id=event["event_id"],
+                )
                 new.append(event["event_id"])
         return new
 
@@ -651,3 +675,7 @@ class Database:
                 )
             ).all()
         return [r.body for r in rows]
+
+
+# the feed's, find-back's and batches' tables join ``metadata`` (migrations compare all of it)
+from . import batches, feed, findback  # noqa: E402, F401

@@ -14,9 +14,10 @@ from hub.settings import HubSettings, get_settings
 
 from . import guards
 from .db import Database
+from .findback import prepare_index
 from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
-from .routes import cases, control_orders, health, inquiries, ops
+from .routes import cases, control_orders, events, health, inquiries, listing, ops
 from .supervision import DatabaseProbe, Supervised
 
 __all__ = ["create_app"]
@@ -32,6 +33,8 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         await db.create_schema()
+        db.webhooks = settings.webhooks_by_court  # the feed pushes inquiry_settled and lifecycle events
+        app.state.id_index_key = await prepare_index(db)  # GET /v1/cases?id_number=
         relay, read_model = OutboxRelay(db, settings), ReadModel(db, settings)
         app.state.db, app.state.relay, app.state.read_model = db, relay, read_model
         await relay.start()
@@ -76,4 +79,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(inquiries.router)
     app.include_router(control_orders.router)
     app.include_router(ops.router)
+    app.include_router(listing.router)  # GET /v1/cases, /v1/cases/{id}/inquiries|control-orders
+    app.include_router(events.router)  # GET /v1/events, /v1/cases/{id}/events
     return app

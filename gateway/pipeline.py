@@ -149,6 +149,8 @@ class ReadModel:
                 # one transaction per fetched batch: a commit per result capped the hub's throughput
                 changed = await self._store(results, self.db.store_results)
                 self.results += len(results)
+                if changed:  # a settled result may have queued an inquiry_settled webhook
+                    self.events_stored.set()
                 for inquiry_id in changed:
                     self._notify(inquiry_id)
             await self._expire_assemblies()

@@ -32,9 +32,13 @@ def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict
                 "costs": "1500.00",
             },
         )
-        r.raise_for_status()
-        case_id = r.json()["case_id"]
-        console.print(f"registered case [bold]{case_id}[/bold]")
+        if r.status_code == 409:  # a case number is unique per court: a second demo reuses the first case
+            case_id = r.json()["case_id"]
+            console.print(f"case number already registered: using case [bold]{case_id}[/bold]")
+        else:
+            r.raise_for_status()
+            case_id = r.json()["case_id"]
+            console.print(f"registered case [bold]{case_id}[/bold]")
         r = client.post(
             "/v1/inquiries",
             json={

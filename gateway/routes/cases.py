@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from schemas.codec import encode
@@ -15,6 +15,7 @@ from schemas.topics import COURT_COMMANDS
 
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Relay, Settings
+from ..findback import claim_of, index_case
 from ..idempotency import IdempotencyKey, first_created, request_hash
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -24,13 +25,31 @@ def not_found(what: str, ident: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {ident} not found")
 
 
+def duplicate_number(response: Response, case_number: str, case_id: str) -> dict[str, Any]:
+    """409: the court already registered ``case_number``; the body names that case."""
+    response.status_code = status.HTTP_409_CONFLICT
+    msg = f"case number {case_number} is already registered by this court as case {case_id}"
+    return {"case_id": case_id, "detail": [{"loc": ["body", "case_number"], "msg": msg, "type": "duplicate"}]}
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register an enforcement case")
 async def create_case(
-    body: CaseCreate, court_id: CourtId, db: Db, relay: Relay, idempotency_key: IdempotencyKey = None
-) -> dict[str, str]:
+    body: CaseCreate,
+    court_id: CourtId,
+    db: Db,
+    relay: Relay,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """201 ``{"case_id"}``. A case number is unique per court: a second registration of it (without
+    the first one's ``Idempotency-Key``) gets 409 ``{"case_id": the existing case, "detail": [...]}``.
+    The same ``Idempotency-Key`` with the same body answers the first case; with another body, 409."""
     digest = request_hash(body.model_dump(mode="json"))
     if (first := await first_created(db, cases_table, court_id, idempotency_key, digest)) is not None:
         return {"case_id": first.case_id}
+    if (existing := await claim_of(db, court_id, body.case_number)) is not None:
+        return duplicate_number(response, body.case_number, existing)
     case = Case(
         **body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC)
     )
@@ -40,11 +59,14 @@ async def create_case(
             await db.insert_case(
                 conn, body=case.model_dump(mode="json"), idempotency_key=idempotency_key, request_hash=digest
             )
+            await index_case(conn, request.app.state.id_index_key, case.model_dump(mode="json"))
             await db.add_outbox(conn, COURT_COMMANDS, case.case_id, encode(command))
-    except IntegrityError:  # the same key raced in concurrently: answer with the winner
-        first = await first_created(db, cases_table, court_id, idempotency_key, digest, raced=True)
-        assert first is not None
-        return {"case_id": first.case_id}
+    except IntegrityError:  # a concurrent registration won: with the same key, or the same number
+        if (first := await first_created(db, cases_table, court_id, idempotency_key, digest)) is not None:
+            return {"case_id": first.case_id}
+        if (existing := await claim_of(db, court_id, body.case_number)) is not None:
+            return duplicate_number(response, body.case_number, existing)
+        raise
     relay.wake.set()
     return {"case_id": case.case_id}
 

@@ -132,6 +132,14 @@ def _port_block() -> int:
     raise RuntimeError("no free port block")
 
 
+_case_serials = iter(range(100_000, 1_000_000))
+
+
+def unique_case_number() -> str:
+    """A case number no other test of the session registered: a court's case numbers are unique."""
+    return f"(2026)鄂0111执{next(_case_serials)}号"
+
+
 class HubClient:
     def __init__(self, hub: Hub, webhook: WebhookReceiver, clock_file: Path) -> None:
         self.hub = hub
@@ -155,7 +163,7 @@ class HubClient:
         self, debtors: list[dict[str, Any]], client: httpx.Client | None = None, **extra: Any
     ) -> str:
         body = {
-            "case_number": "(2026)鄂0111执1234号",
+            "case_number": unique_case_number(),
             "applicant": {"name": "申请人甲"},
             "debtors": debtors,
             "amount_owed": "100000.00",
