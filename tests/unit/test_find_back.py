@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,33 @@ from gateway.findback import (
 RESIDENT = "110101198001010010"  # its legacy 15-digit form: 110101800101001
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'hub.db'}")
-    asyncio.run(database.create_schema())
-    yield database
-    asyncio.run(database.close())
+PG_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.integration])]
+)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database migrated to head: SQLite here; PostgreSQL (a fresh database) in the integration tier."""
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.db'}"
+    else:
+        import psycopg
+
+        name = f"hub_fb_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    database = Database(url)
+    try:
+        asyncio.run(database.create_schema())
+        yield database
+    finally:
+        asyncio.run(database.close())
+        if name is not None:
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def case(n: int, court: str = "court-a", id_number: str = RESIDENT) -> dict[str, Any]:
@@ -259,3 +282,37 @@ def test_the_upgrade_keeps_numbers_registered_twice_and_opens_the_feed_with_the_
         ("ev_1", "order_event", {"event_id": "ev_1"}),
         ("ev_2", "order_event", {"event_id": "ev_2"}),
     ]
+
+
+def test_a_reader_following_the_feed_misses_nothing_while_writers_commit_out_of_order(db: Database) -> None:
+    """Writers take their numbers and commit in another order (each holds its transaction a while);
+    a reader that keeps reading after the last cursor it saw still gets every event once."""
+
+    async def writer(i: int) -> None:
+        async with db.engine.begin() as conn:
+            await record_case_event(conn, "case_001", "court-a", "requery_result", {"i": i}, key=f"w{i}")
+            await asyncio.sleep(0.05 * ((7 * i) % 5))
+
+    async def run() -> list[int]:
+        seen: list[int] = []
+        writers = asyncio.gather(*(writer(i) for i in range(12)))
+        while True:
+            finished = writers.done()
+            async with db.engine.connect() as conn:
+                rows = await read_events(conn, "court-a", after=seen[-1] if seen else 0, limit=100)
+            seen += [r.seq for r in rows]
+            if finished and not rows:
+                break
+            await asyncio.sleep(0.01)
+        await writers
+        return [r["i"] for r in await _payloads(db, seen)]
+
+    got = asyncio.run(run())
+    assert sorted(got) == list(range(12)) and len(got) == 12
+
+
+async def _payloads(db: Database, seqs: list[int]) -> list[Any]:
+    async with db.engine.connect() as conn:
+        rows = await read_events(conn, "court-a", after=0, limit=100)
+    by_seq = {r.seq: r.payload for r in rows}
+    return [by_seq[s] for s in seqs]
