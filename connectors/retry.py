@@ -74,15 +74,25 @@ class RetryPolicy:
         once unless ``wait_for_circuit`` (then the wait lasts at least until the next probe).
         Transient failures of ``fn`` count as circuit failures; any other outcome as a success.
         """
-        budget = max(0.0, (deadline - now()).total_seconds())
-        kwargs: dict[str, Any] = {}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
 
         def retriable(exc: BaseException) -> bool:
             if isinstance(exc, CircuitOpenError):
                 return wait_for_circuit
             return is_transient(exc)
+
+        # the first try without tenacity's machinery (most calls succeed at once; building a
+        # retrying loop per call was a tenth of the connectors' CPU); a failure is replayed as the
+        # loop's first attempt, so waits, stops and the re-raise are tenacity's as before
+        try:
+            return await (fn() if circuit is None else _through(circuit, fn)), 1
+        except Exception as e:
+            if not retriable(e):
+                raise
+            first: BaseException | None = e
+        budget = max(0.0, (deadline - now()).total_seconds())
+        kwargs: dict[str, Any] = {}
+        if self._sleep is not None:
+            kwargs["sleep"] = self._sleep
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(retriable),
@@ -95,6 +105,9 @@ class RetryPolicy:
         async for attempt in retrying:
             with attempt:
                 attempts = attempt.retry_state.attempt_number
+                if first is not None:
+                    replay, first = first, None
+                    raise replay
                 result = await (fn() if circuit is None else _through(circuit, fn))
         return result, attempts
 

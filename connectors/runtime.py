@@ -440,6 +440,13 @@ class ConnectorRunner:
         Only retriable Kafka errors are retried (for ``connector_publish_retry_seconds``); any other
         (``MessageSizeTooLargeError`` above all) is raised at once: it can never succeed.
         """
+        try:  # the first try without a retrying loop (built per publish, it cost real CPU)
+            await self.producer.send_and_wait(topic, value, key=key)
+            return
+        except Exception as e:
+            if not retriable(e):
+                raise
+            first: BaseException | None = e
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(retriable),
             wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
@@ -447,6 +454,9 @@ class ConnectorRunner:
             reraise=True,
         ):
             with attempt:
+                if first is not None:  # replayed as the loop's first attempt
+                    replay, first = first, None
+                    raise replay
                 if attempt.retry_state.attempt_number > 1:
                     log.warning(
                         "%s: retrying publish to %s (attempt %d)",

@@ -2,7 +2,7 @@
 
 It registers a case against the demo debtor planted by ``examples/demo-fixtures.jsonl`` (loaded by
 ``hub up`` unless ``HUB_REGISTRY_FIXTURES`` names another file), inquires at every agency and
-prints each agency's status and the linked assets.
+prints each agency's status, the linked assets and the securities they hold.
 """
 
 from __future__ import annotations
@@ -85,4 +85,12 @@ def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict
             str(len(a.get("controls", []))),
         )
     console.print(assets)
+    positions = Table(title="Securities held (securities accounts)")
+    for col in ("account", "code", "name", "quantity", "market value"):
+        positions.add_column(col)
+    for a in result["assets"]:
+        for p in (a.get("details") or {}).get("holdings") or []:
+            positions.add_row(a["ref"], p["code"], p.get("name") or "", str(p["quantity"]), p["market_value"])
+    if positions.row_count:
+        console.print(positions)
     return result

@@ -9,6 +9,7 @@ this package over HTTP.
 - ``population``: the synthetic population and its hard cases; labelled pairs for linkage.
 - ``fixtures``: records planted from ``HUB_REGISTRY_FIXTURES``.
 - ``store``: per-registry search indexes.
-- ``api`` and one module per agency (``police``, ``commerce``, ``real_estate``, ``land``, ``bank``).
+- ``api`` and one module per agency type (``police``, ``commerce``, ``real_estate``, ``land``,
+  ``securities``, ``bank``), each defining ``<Type>Api`` (see ``schemas.agencies``).
 - ``app``: the FastAPI app of one registry, with fault knobs; ``server``: run them all.
 """

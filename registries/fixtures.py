@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
@@ -64,6 +65,14 @@ def _validated(model: type[_M], data: dict[str, Any], what: str) -> _M:
         raise ValueError(f"{what}: {format_validation_error(e)}") from None
 
 
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):  # its fields as they are (money stays Decimal)
+        return {k: _plain(getattr(value, k)) for k in type(value).model_fields}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _parse(text: str, agencies: set[str] | None) -> Holding:
     try:
         line = json.loads(text)
@@ -102,6 +111,11 @@ def _parse(text: str, agencies: set[str] | None) -> Holding:
     if not isinstance(asset.get("ref"), str) or not asset["ref"].strip():
         raise ValueError("asset.ref must be a non-empty string")
     record = _validated(model, {**asset, "agency": registry, "owner": owner_data}, "asset")
+    holdings = getattr(record, "holdings", None)
+    if holdings:  # a securities account is worth the market value of its holdings
+        total = sum((h.market_value for h in holdings), Decimal("0.00"))
+        if total != record.value:
+            raise ValueError(f"asset.value {record.value:.2f} is not the holdings' market value {total:.2f}")
 
     controls_data = line.get("controls", [])
     if not isinstance(controls_data, list):
@@ -123,7 +137,8 @@ def _parse(text: str, agencies: set[str] | None) -> Holding:
             )
         )
 
-    details = {k: getattr(record, k) for k in extra_keys}
+    # kind-specific fields as plain values (a securities account's holdings as dicts)
+    details = {k: _plain(getattr(record, k)) for k in extra_keys}
     return Holding(
         registry,
         kind,

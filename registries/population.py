@@ -27,6 +27,9 @@ Why it looks the way it does: linkage must be tested against what registries rea
   theirs carries it (``unchecked_code``).
 - Branches (分公司) have their own credit code and a name that contains the head office's name.
 - Some assets already carry controls by other courts, some with a waiting court behind.
+- About one person in six and one company in twenty holds a securities account (the depository's
+  一码通 number) with a few A-share positions; drawn after everything else from a random stream of
+  their own, so the other registries' records do not depend on them.
 
 The ground truth (``Holding.truth_owner``) lives only here; no registry API returns it.
 ``registries.labelled`` turns it into (debtor as the court knows them, owner as recorded, same?)
@@ -119,6 +122,10 @@ _BRANCH_RATE = 0.08
 _MINORITY_RATE = 0.01
 _CONTROL_RATE = 0.05
 _WAITING_RATE = 0.25
+_SECURITIES_PERSON_RATE = 0.16  # people 18 and over with a securities account
+_SECURITIES_COMPANY_RATE = 0.05
+_BOARDS = ("600", "601", "603", "605", "000", "001", "002", "003", "300", "301", "688")
+_SECURITY_SUFFIXES = ("科技", "股份", "电子", "医药", "能源", "传媒", "实业", "控股", "材料", "智能")
 
 
 @dataclass(slots=True)
@@ -200,6 +207,7 @@ class _Generator:
     """Draws everything from one ``random.Random`` in a fixed order (hence deterministic)."""
 
     def __init__(self, seed: int, bank_codes: Sequence[str]) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.banks = tuple(bank_codes)
         self.holdings: list[Holding] = []
@@ -595,6 +603,57 @@ class _Generator:
             recorded=(owner, anomaly),
         )  # police hold one record of a person: household and vehicles agree
 
+    def securities_accounts(self, people: Sequence[Person], companies: Sequence[Company]) -> None:
+        """Securities accounts, drawn from a random stream of their own (the other records stay as
+        they were drawn without them)."""
+        main, self.rng = self.rng, random.Random(f"{self.seed}:securities")
+        try:
+            for p in people:
+                if AS_OF.year - p.birth_date.year >= 18 and self.rng.random() < _SECURITIES_PERSON_RATE:
+                    self._securities(p)
+            for c in companies:
+                if c.parent is None and self.rng.random() < _SECURITIES_COMPANY_RATE:
+                    self._securities(c)
+        finally:
+            self.rng = main
+
+    def _securities(self, who: Person | Company) -> None:
+        rng = self.rng
+        positions: list[dict[str, object]] = []
+        codes: set[str] = set()
+        for _ in range(_draw(rng, (12, 40, 65, 82, 92, 100))):  # 0-5 positions; some accounts are empty
+            code = f"{rng.choice(_BOARDS)}{rng.randrange(1000):03d}"
+            if code in codes:
+                continue
+            codes.add(code)
+            quantity = rng.randint(1, 50) * 100  # A-shares trade in lots of 100
+            price = Decimal(str(round(rng.lognormvariate(2.7, 0.8), 2))).max(Decimal("1.00"))
+            positions.append(
+                {
+                    "code": code,
+                    "name": f"{rng.choice(ZIHAO)}{rng.choice(ZIHAO)}{rng.choice(_SECURITY_SUFFIXES)}",
+                    "quantity": quantity,
+                    "market_value": (price * quantity).quantize(Decimal("0.01")),
+                }
+            )
+        total = sum((v for p in positions if isinstance(v := p["market_value"], Decimal)), Decimal("0.00"))
+        adult = who.birth_date.year + 18 if isinstance(who, Person) else 2000
+        opened = dt.date(
+            rng.randint(min(max(2000, adult), 2025), 2025), rng.randint(1, 12), rng.randint(1, 28)
+        )
+        self._add(
+            "securities",
+            "securities",
+            f"18{next(self._serial):010d}",
+            total,
+            who,
+            {
+                "account_type": "人民币普通股票账户" if isinstance(who, Person) else "机构证券账户",
+                "opened_on": opened,
+                "holdings": positions,
+            },
+        )
+
     def _vin(self, wmi: str, year: int) -> str:
         rng = self.rng
         body = wmi + "".join(rng.choices(VIN_CHARS[:-3], k=5))  # VDS
@@ -624,6 +683,7 @@ def generate(seed: int, scale: int, *, bank_codes: Sequence[str] = DEFAULT_BANKS
             g.person_assets(p)
         for c in companies:
             g.company_assets(c, by_key)
+        g.securities_accounts(people, companies)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -1,8 +1,8 @@
 """Agency names, the asset kinds each one holds and the controls it executes: one table.
 
 Agency names are part of the court-facing contract: ``police``, ``commerce``, ``real_estate``,
-``land`` and ``bank:<code>`` for each bank. ``bank`` alone in an inquiry means every
-configured bank.
+``land``, ``securities`` (the securities depository) and ``bank:<code>`` for each bank. ``bank``
+alone in an inquiry means every configured bank.
 
 Everything that differs between agencies or asset kinds and is not an API shape is declared here,
 in :data:`AGENCY_TYPES` and :data:`KIND_RULES`; every other list (the default inquiry, the legal
@@ -44,6 +44,7 @@ class AgencyType(StrEnum):
     commerce = "commerce"
     real_estate = "real_estate"
     land = "land"
+    securities = "securities"
     bank = "bank"
 
 
@@ -53,6 +54,7 @@ class AssetKind(StrEnum):
     land_use_right = "land_use_right"
     vehicle = "vehicle"
     equity = "equity"
+    securities = "securities"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ KIND_RULES: dict[AssetKind, KindRules] = {
     AssetKind.real_estate: KindRules(("seize", "renew", "release"), "seize", 1095, False),
     AssetKind.land_use_right: KindRules(("seize", "renew", "release"), "seize", 1095, False),
     AssetKind.equity: KindRules(("freeze", "renew", "release"), "freeze", 1095, False),
+    # a securities account: a freeze states the market value to block; 3 years as other property
+    AssetKind.securities: KindRules(("freeze", "renew", "release"), "freeze", 1095, True),
 }
 
 
@@ -97,6 +101,7 @@ AGENCY_TYPES: dict[AgencyType, AgencyTypeSpec] = {
     AgencyType.commerce: AgencyTypeSpec(AssetKind.equity, 2),
     AgencyType.real_estate: AgencyTypeSpec(AssetKind.real_estate, 3),
     AgencyType.land: AgencyTypeSpec(AssetKind.land_use_right, 4),
+    AgencyType.securities: AgencyTypeSpec(AssetKind.securities, 5),
     AgencyType.bank: AgencyTypeSpec(AssetKind.deposit, 11),
 }
 

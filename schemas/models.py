@@ -66,6 +66,8 @@ __all__ = [
     "PromotedControl",
     "RealEstateAsset",
     "RegistryOwner",
+    "SecuritiesAsset",
+    "SecurityPosition",
     "VehicleAsset",
     "new_id",
     "utcnow",
@@ -250,7 +252,8 @@ class InquiryCreate(_Strict):
     debtor: DebtorRef
     agencies: list[str] | None = Field(
         default=None,
-        description="police, commerce, real_estate, land, bank (every configured bank) or bank:<code>; "
+        description="police, commerce, real_estate, land, securities, bank (every configured bank) or "
+        "bank:<code>; "
         "omitted means all",
     )
 
@@ -417,8 +420,30 @@ class EquityAsset(_AssetBase):
     subscribed_capital: Money | None = None
 
 
+class SecurityPosition(_Message):
+    """One holding in a securities account: the security's code (``600519``), its short name, the
+    quantity held (shares or units) and its market value (yuan) as the depository valued it."""
+
+    code: str
+    name: str | None = None
+    quantity: int = Field(ge=0)
+    market_value: Money
+
+
+class SecuritiesAsset(_AssetBase):
+    """A securities account (证券账户) at the securities depository: ``ref`` is the account number,
+    ``value`` the market value of all its holdings (yuan), ``frozen_value`` what freezes in effect
+    block of it (a freeze states a market value; the rest of the account stays free)."""
+
+    kind: Literal["securities"] = "securities"
+    holdings: list[SecurityPosition] = Field(default_factory=list)
+    frozen_value: Money | None = None
+    account_type: str | None = None
+    opened_on: dt.date | None = None
+
+
 AssetRecord = Annotated[
-    DepositAsset | RealEstateAsset | LandUseRightAsset | VehicleAsset | EquityAsset,
+    DepositAsset | RealEstateAsset | LandUseRightAsset | VehicleAsset | EquityAsset | SecuritiesAsset,
     Field(discriminator="kind"),
 ]
 
@@ -741,11 +766,12 @@ class CourtEvent(_Message):
 
 class ControlOrderCreate(_Strict):
     """A control order. ``amount`` (yuan) is required to freeze and to deduct, and refused otherwise:
-    on a deposit it is the money to block; on equity it is the subscribed capital (出资额) of the
-    debtor's stake to freeze, at most the stake's subscribed capital (checked by the gateway once it
-    knows the asset). A seizure takes the whole asset. ``period_days`` (freeze, seize, renew) must not
-    exceed the legal maximum of the asset's kind (deposits 365, vehicles 730, others 1095; checked by
-    the gateway): a longer period is refused, not silently shortened."""
+    on a deposit it is the money to block; on a securities account the market value to block; on
+    equity it is the subscribed capital (出资额) of the debtor's stake to freeze, at most the stake's
+    subscribed capital (checked by the gateway once it knows the asset). A seizure takes the whole
+    asset. ``period_days`` (freeze, seize, renew) must not exceed the legal maximum of the asset's
+    kind (deposits 365, vehicles 730, others 1095; checked by the gateway): a longer period is
+    refused, not silently shortened."""
 
     case_id: str = Field(min_length=1, max_length=64)
     asset_id: str = Field(
@@ -753,7 +779,8 @@ class ControlOrderCreate(_Strict):
     )
     action: Literal["freeze", "seize", "deduct", "renew", "release"]
     amount: MoneyInput | None = Field(
-        default=None, description="yuan: to block (deposit) or subscribed capital to freeze (equity); deduct"
+        default=None,
+        description="yuan: to block (deposit, securities) or subscribed capital to freeze (equity); deduct",
     )
     approved_by: Visible = Field(min_length=1, max_length=100, description="a judge of the asking court")
     period_days: int | None = Field(

@@ -5,13 +5,14 @@ every registry module (each one speaks its own API shape over it). Modules: :mod
 controls, decisions, legal periods), :mod:`.decide` (the rules), :mod:`.register` (the register:
 lookup, seeding, lapse, idempotency, lock), :mod:`.persist` (its SQLite file).
 
-- freeze (deposit, equity) / seize (real estate, land use right, vehicle): the action must fit the
-  asset kind. Effective time is when the registry registers it (its clock ``now``); the period is the
-  asked ``period_days`` capped at the legal maximum of the kind (``MAX_PERIOD_DAYS``).
-- non-deposits: the first control is in effect (position 0); later ones wait (position 1, 2, ...
+- freeze (deposit, equity, securities) / seize (real estate, land use right, vehicle): the action
+  must fit the asset kind. Effective time is when the registry registers it (its clock ``now``); the
+  period is the asked ``period_days`` capped at the legal maximum of the kind (``MAX_PERIOD_DAYS``).
+- whole-asset kinds: the first control is in effect (position 0); later ones wait (position 1, 2, ...
   in registration order) and have no effective/expiry time until they are promoted. A waiting
   decision says when the control ahead ends (``ahead_expires_at``).
-- deposits: ``available = balance - sum frozen by controls in effect``. A freeze blocks
+- divisible kinds (``schemas.agencies.KIND_RULES``: deposits, and securities accounts by market
+  value): ``available = balance - sum frozen by controls in effect``. A freeze blocks
   ``min(amount, available)``: ``effective``, ``partial`` (the rest is not queued) or, when nothing is
   available, ``waiting`` for the full amount. A freeze never blocks more than asked.
 - equity: a freeze freezes subscribed capital (出资额) of the investor's stake: the amount asked (at

@@ -67,6 +67,18 @@ RICH_ASSETS: list[dict[str, Any]] = [
             "company_name": "武汉德明贸易有限公司",
         },
     },
+    {
+        "registry": "securities",
+        "asset": {
+            "kind": "securities",
+            "ref": "180070000007",
+            "value": "186500.00",
+            "holdings": [
+                {"code": "600036", "name": "招商银行", "quantity": 3000, "market_value": "106500.00"},
+                {"code": "300750", "name": "宁德时代", "quantity": 400, "market_value": "80000.00"},
+            ],
+        },
+    },
 ]
 
 
@@ -83,6 +95,9 @@ def write_fixtures(path: Path) -> Path:
     lines += control_fixture_lines()
     lines += issue8_fixture_lines(PROMOTE_AHEAD_REGISTERED_AT)
     lines += linkage_fixture_lines()
+    from .planted_securities import securities_fixture_lines  # (imports this module)
+
+    lines += securities_fixture_lines()
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 

@@ -35,7 +35,13 @@ from registries.controls import MAX_PERIOD_DAYS
 from registries.fixtures import load_fixtures
 from registries.population import generate
 from registries.store import RegistryData
-from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
+from schemas.agencies import (
+    ASSET_KIND_BY_AGENCY_TYPE,
+    DIVISIBLE_KINDS,
+    REGISTER_ACTION,
+    AssetKind,
+    agency_type,
+)
 from schemas.identifiers import IdType, identifier_variants, resident_id_check
 from schemas.models import AgencyRequest, ControlCommand, ControlOutcome, IdentifierForm, Party, utcnow
 
@@ -72,7 +78,7 @@ def _kind(agency: str) -> str:
 
 
 def _register_action(agency: str) -> str:
-    return "freeze" if _kind(agency) in ("deposit", "equity") else "seize"
+    return REGISTER_ACTION[AssetKind(_kind(agency))]
 
 
 def _ref(agency: str, name: str) -> str:
@@ -132,6 +138,11 @@ class Registry:
     @property
     def kind(self) -> str:
         return _kind(self.agency)
+
+    @property
+    def divisible(self) -> bool:
+        """A freeze states an amount and blocks that much (deposits, securities accounts)."""
+        return self.kind in DIVISIBLE_KINDS
 
     @property
     def register(self) -> str:
@@ -290,4 +301,4 @@ def _within(when: dt.datetime | None, shift: dt.timedelta, before: dt.datetime, 
 
 
 def _amount(registry: Registry, value: str) -> str | None:
-    return value if registry.kind == "deposit" else None
+    return value if registry.divisible else None

@@ -12,7 +12,17 @@ from .planted import POOR, RICH, STRANGER, expected_rich_assets
 
 pytestmark = pytest.mark.integration
 
-ALL_AGENCIES = {"police", "commerce", "real_estate", "land", "bank:icbc", "bank:ccb", "bank:boc"}
+# a default inquiry asks every agency: the five kinds and each configured bank
+ALL_AGENCIES = {
+    "police",
+    "commerce",
+    "real_estate",
+    "land",
+    "securities",
+    "bank:icbc",
+    "bank:ccb",
+    "bank:boc",
+}
 
 
 def test_health_reports_every_component(hub: HubClient) -> None:
@@ -41,7 +51,7 @@ def test_debtor_with_assets_everywhere_gets_complete_result_with_exactly_those_a
     assert set(result["agencies"]) == ALL_AGENCIES
     found = {a["ref"]: (a["agency"], a["value"]) for a in result["assets"]}
     assert found == expected_rich_assets()
-    for agency in ("police", "commerce", "real_estate", "land", "bank:icbc", "bank:ccb"):
+    for agency in ("police", "commerce", "real_estate", "land", "securities", "bank:icbc", "bank:ccb"):
         assert result["agencies"][agency]["status"] == "answered", agency
     assert result["agencies"]["bank:boc"]["status"] == "no_record"
     for asset in result["assets"]:

@@ -34,7 +34,7 @@ from registries.fixtures import load_fixtures
 from registries.population import generate, pick_people
 from registries.records import normalise_name
 from registries.store import RegistryData
-from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
+from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, REGISTER_ACTION, agency_type
 from schemas.identifiers import IdType, identifier_variants, org_code_check, resident_id_check, uscc_check
 from schemas.models import AgencyRequest, IdentifierForm, Party, utcnow
 
@@ -71,7 +71,7 @@ def _line(agency: str, owner: dict[str, Any], ref: str, value: str, controls: bo
         "asset": {"kind": kind, "ref": ref, "value": value},
     }
     if controls:
-        action = "freeze" if kind in ("deposit", "equity") else "seize"
+        action = REGISTER_ACTION[kind]
         line["controls"] = [
             {
                 "court": "court-x",
@@ -234,7 +234,7 @@ def test_finds_planted_records_with_the_owner_as_recorded(registry: Registry) ->
     (control,) = canonical.controls
     assert control.court == "court-x" and control.position == 0
     assert control.registered_at == dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
-    if kind in ("deposit", "equity"):
+    if REGISTER_ACTION[kind] == "freeze":
         assert control.amount == Decimal("2000.00")
     assert (legacy.owner.name, legacy.owner.id_type, legacy.owner.id_number) == (
         "契约旧名",

@@ -53,7 +53,7 @@ def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_ti
     assert a.control_id and a.agency == registry.agency and a.asset_ref == registry.ref("queue")
     _within(a.effective_at, dt.timedelta(0), before, after)
     assert a.effective_at is not None and a.expires_at == a.effective_at + 100 * DAY
-    if registry.kind == "deposit":
+    if registry.divisible:
         assert a.amount_controlled == Decimal("10000.00")
 
     b = registry.execute(
@@ -92,7 +92,7 @@ def test_first_is_effective_later_ones_wait_and_release_promotes_from_release_ti
     )
     assert first.effective_at == released.decided_at  # takes effect at the release, not at registration
     assert first.expires_at == released.decided_at + 50 * DAY  # its own period runs from then
-    if registry.kind == "deposit":  # freezes take effect in order while money lasts
+    if registry.divisible:  # freezes take effect in order while money (or market value) lasts
         assert first.amount_controlled == Decimal("4000.00")
         (second,) = released.promoted[1:]
         assert (second.control_id, second.amount_controlled) == (c.control_id, Decimal("6000.00"))
@@ -130,7 +130,7 @@ def test_renew_runs_on_from_the_old_expiry_and_periods_are_capped(registry: Regi
     assert fresh.effective_at is not None and fresh.expires_at == fresh.effective_at + legal * DAY
     assert fresh.reason and "capped" in fresh.reason and str(legal) in fresh.reason
 
-    if registry.kind == "deposit":  # the whole balance is frozen by court-a after this
+    if registry.divisible:  # the whole balance is frozen by court-a after this
         registry.execute(registry.command("renew", "freeze", amount="9000.00"))
     waiting = registry.execute(
         registry.command("renew", registry.register, court="court-b", amount=_amount(registry, "500.00"))
@@ -176,11 +176,12 @@ def test_wrong_action_for_the_asset_kind_is_rejected(registry: Registry) -> None
     assert refused.outcome == "rejected" and refused.control_id is None
     assert registry.kind in (refused.reason or "") and registry.register in (refused.reason or "")
     assert registry.asset("wrong").controls == []
-    if registry.kind == "deposit":
+    if registry.divisible:
         no_amount = registry.execute(registry.command("wrong", "freeze"))
         assert no_amount.outcome == "rejected" and "amount" in (no_amount.reason or "")
-    else:
-        a = registry.execute(registry.command("wrong", registry.register))
+    if registry.kind != "deposit":
+        a = registry.execute(registry.command("wrong", registry.register, amount=_amount(registry, "100.00")))
+        assert a.outcome == "effective"
         deduct = registry.execute(registry.command("wrong", "deduct", control_id=a.control_id, amount="1.00"))
         assert deduct.outcome == "rejected" and "deposits only" in (deduct.reason or "")
 

@@ -42,7 +42,7 @@ def test_a_control_past_its_period_has_lapsed_and_blocks_nothing(registry: Regis
         registry.command("lapsed", registry.register, amount=_amount(registry, "3000.00"))
     )
     assert (ours.outcome, ours.position) == ("effective", 0), ours.reason
-    if registry.kind == "deposit":
+    if registry.divisible:
         assert ours.amount_controlled == Decimal("3000.00")
     assert [(c.court, c.status) for c in registry.asset("lapsed").controls] == [
         ("court-a", "effective"),
@@ -68,7 +68,7 @@ def test_a_waiting_control_is_promoted_at_the_instant_the_one_ahead_lapses(regis
     assert (now.outcome, now.position, now.control_id) == ("effective", 0, waiting.control_id)
     assert now.effective_at == ahead.expires_at, "its period starts when the one ahead lapsed"
     assert now.expires_at == ahead.expires_at + 50 * DAY
-    if registry.kind == "deposit":
+    if registry.divisible:
         assert now.amount_controlled == Decimal("5000.00")
     assert [(c.court, c.status) for c in registry.asset("status").controls] == [
         ("court-a", "effective"),
@@ -125,7 +125,7 @@ def test_a_restarted_registry_keeps_its_controls_and_its_decisions(agency: str, 
         second = reg.execute(
             reg.command("restart", reg.register, court="court-b", amount=_amount(reg, "9000.00"))
         )
-        if reg.kind == "deposit":  # 4,000.00 of the 10,000.00 is still frozen
+        if reg.divisible:  # 4,000.00 of the 10,000.00 is still frozen
             assert (second.outcome, second.amount_controlled) == ("partial", Decimal("6000.00"))
         else:
             assert (second.outcome, second.position) == ("waiting", 1), "the control is still in force"

@@ -11,7 +11,7 @@ import pytest
 
 from registries.fixtures import FixtureError, load_fixtures, parse_fixture_line
 
-AGENCIES = ["police", "commerce", "real_estate", "land", "bank:icbc", "bank:ccb", "bank:boc"]
+AGENCIES = ["police", "commerce", "real_estate", "land", "securities", "bank:icbc", "bank:ccb", "bank:boc"]
 OWNER = {"name": "张伟", "id_type": "resident_id", "id_number": "420106750313049"}
 GOOD: list[dict[str, Any]] = [
     {

@@ -95,7 +95,8 @@ def test_every_record_has_ground_truth(pop: Population) -> None:
     assert all(h.truth_owner in keys for h in pop.holdings)
     assert all(h.truth_owner in keys for h in pop.households)
     kinds = Counter(h.registry for h in pop.holdings)
-    assert {"police", "commerce", "real_estate", "land", "bank:icbc", "bank:ccb", "bank:boc"} <= set(kinds)
+    every = {"police", "commerce", "real_estate", "land", "securities", "bank:icbc", "bank:ccb", "bank:boc"}
+    assert every <= set(kinds)
     assert len(pop.households) == SCALE
 
 
