@@ -37,6 +37,7 @@ from bench import report  # scripts/bench/
 from bench.peer import PeerResult, fan_out
 from bench.sampler import ProcessSampler
 
+from connectors.http_client import RegistryTransport
 from hub.settings import HubSettings
 from registries.population import generate, pick_people
 
@@ -53,7 +54,10 @@ async def drive(
     limits = httpx.Limits(max_connections=concurrency * 2)
     latencies: list[float] = []
     statuses: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=gateway, headers=headers, timeout=60, limits=limits) as client:
+    # the load generator shares the machine: aiohttp's transport leaves the hub more of its cores
+    transport = RegistryTransport(limits=limits)
+    client = httpx.AsyncClient(base_url=gateway, headers=headers, timeout=60, transport=transport)
+    async with client:
         case_ids: list[str] = []
         for i, d in enumerate(debtors):
             r = await client.post(
@@ -116,6 +120,7 @@ def main() -> None:
         help="HUB_EMBEDDED_BROKER_STORAGE (default: the hub's, s3: durable)",
     )
     ap.add_argument("--peer", choices=["after", "before", "off"], default="after", help="bare fan-out peer")
+    ap.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU sampling before the run")
     ap.add_argument("--gateway", help="use a running hub at this URL")
     ap.add_argument("--token", help="court bearer token for --gateway")
     ap.add_argument("--officer", default="officer-court-a-1", help="officer id of --token's court")
@@ -181,7 +186,13 @@ def main() -> None:
                 for k in report.NOT_HUB
             )
 
+    idle: dict[str, float] = {}
     try:
+        if sampler is not None and args.idle > 0:  # what each process spends with nothing to do
+            idle0 = sampler.cpu_now()
+            time.sleep(args.idle)
+            idle1 = sampler.cpu_now()
+            idle = {k: (idle1[k] - idle0.get(k, 0.0)) * 1000 / args.idle for k in idle1}
         if args.peer == "before":
             run_peer()
         cpu_before = sampler.start() if sampler is not None else {}
@@ -216,7 +227,7 @@ def main() -> None:
     )
     hub_total = None
     if sampler is not None:
-        hub_total, registries = report.processes(sampler, cpu_before, cpu_after, n)
+        hub_total, registries = report.processes(sampler, cpu_before, cpu_after, n, idle, elapsed)
         print(f"{'registries':<13} {'':37} {registries:8.2f}   (the mocked agencies)")
     if peer_result is not None:
         report.peer(peer_result, peer_registries, hub_total)

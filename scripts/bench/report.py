@@ -41,11 +41,20 @@ def latency_line(latencies: list[float]) -> str:
 
 
 def processes(
-    sampler: ProcessSampler, cpu_before: dict[str, float], cpu_after: dict[str, float], n: int
+    sampler: ProcessSampler,
+    cpu_before: dict[str, float],
+    cpu_after: dict[str, float],
+    n: int,
+    idle: dict[str, float],
+    elapsed: float,
 ) -> tuple[float, float]:
-    """Print RSS start → middle → peak → end and CPU ms per inquiry per process; return the hub's
-    total (every process but the registries) and the registries' CPU ms per inquiry."""
-    print("\nprocess       RSS MiB: start →  mid → peak →  end    CPU ms per inquiry")
+    """Print RSS start → middle → peak → end, CPU ms per inquiry, and idle CPU ms per second (with
+    the share of the per-inquiry figure it explains at this run's duration) per process; return the
+    hub's total (every process but the registries) and the registries' CPU ms per inquiry."""
+    print(
+        "\nprocess       RSS MiB: start →  mid → peak →  end    CPU ms per inquiry   idle CPU ms/s "
+        "(of which idle)"
+    )
     hub_total = registries = 0.0
     for name, series in sampler.rss.items():
         cpu_ms = (cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)) * 1000 / max(n, 1)
@@ -57,6 +66,11 @@ def processes(
         print(
             f"{name:<13} {series[0] / 1024:14.0f} → {mid / 1024:4.0f} → {max(series) / 1024:4.0f} → "
             f"{series[-1] / 1024:4.0f}    {cpu_ms:8.2f}"
+            + (
+                f"            {idle[name]:6.1f} ({idle[name] * elapsed / max(n, 1):.2f})"
+                if name in idle
+                else ""
+            )
         )
     print(f"{'hub total':<13} {'':37} {hub_total:8.2f}   (every process but the registries)")
     return hub_total, registries
