@@ -12,6 +12,11 @@ the time from submission until the court can read a final (complete or partial) 
     python scripts/bench_inquiries.py --n 400 --concurrency 40 --latency lognormal:120:0.5 \
         --scale 20000 --storage memory --stream-workers 2 --connector-processes 2
     python scripts/bench_inquiries.py --gateway http://127.0.0.1:8000 --token ... --scale 2000
+    python scripts/bench_inquiries.py --n 1000 --batch 100 --concurrency 300 --peer off
+
+With ``--batch N`` the inquiries go as batches of N items (``POST /v1/inquiry-batches``,
+``--concurrency // N`` batches in flight) and it also prints batch throughput, the time to accept a
+batch and the time until each batch's summary is readable.
 
 With ``--gateway`` it uses a running hub; its population must have been generated with the same
 ``--seed`` and ``--scale`` (HUB_REGISTRY_SEED, HUB_REGISTRY_SCALE) so the debtors exist.
@@ -30,10 +35,12 @@ import time
 from pathlib import Path
 
 import httpx
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report  # scripts/bench/
+from bench.batches import batch_lines, drive_batches
 from bench.peer import PeerResult, fan_out
 from bench.sampler import ProcessSampler
 
@@ -49,7 +56,12 @@ async def drive(
     concurrency: int,
     poll_wait: float,
     officer: str,
+    batch: int = 0,
 ) -> tuple[list[float], dict[str, int], float]:
+    """Register one case per debtor, then inquire about each: one by one, ``concurrency`` in
+    flight, or (``batch`` > 0) in batches of ``batch`` items. Returns (seconds from each inquiry's
+    submission to its final result (with batches: to its batch's summary), statuses counted, seconds
+    of the whole run)."""
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=concurrency * 2)
     latencies: list[float] = []
@@ -59,11 +71,12 @@ async def drive(
     client = httpx.AsyncClient(base_url=gateway, headers=headers, timeout=60, transport=transport)
     async with client:
         case_ids: list[str] = []
+        tag = os.urandom(3).hex()  # a court's case numbers are unique: another run against a hub differs
         for i, d in enumerate(debtors):
             r = await client.post(
                 "/v1/cases",
                 json={
-                    "case_number": f"(2026)鄂0111执{i + 1}号",
+                    "case_number": f"(2026)鄂0111{tag}执{i + 1}号",
                     "applicant": {"name": "申请人"},
                     "debtors": [d],
                     "amount_owed": "100000.00",
@@ -71,6 +84,13 @@ async def drive(
             )
             r.raise_for_status()
             case_ids.append(r.json()["case_id"])
+        if batch > 0:
+            asking = {"officer": officer, "purpose": "benchmark: find the debtors' assets"}
+            asking["legal_basis"] = "(2026)鄂0111执1号 enforcement ruling"
+            in_flight = max(1, concurrency // batch)
+            run = await drive_batches(client, case_ids, debtors, batch, in_flight, asking)
+            print(batch_lines(run, batch, in_flight))
+            return run.latencies(), run.statuses, run.elapsed
         slots = asyncio.Semaphore(concurrency)
         # who asks and why; a hub from before officers refuses these fields (422 extra_forbidden)
         asker = {
@@ -123,8 +143,17 @@ def main() -> None:
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of idle CPU sampling before the run")
     ap.add_argument("--gateway", help="use a running hub at this URL")
     ap.add_argument("--token", help="court bearer token for --gateway")
+    ap.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="submit the inquiries as batches of this many items (POST /v1/inquiry-batches, at most 1000); "
+        "--concurrency // batch batches in flight; prints batch throughput",
+    )
     ap.add_argument("--officer", default="officer-court-a-1", help="officer id of --token's court")
     args = ap.parse_args()
+    if not 0 <= args.batch <= 1000:
+        ap.error("--batch: 1 to 1000 items (0: no batches)")
 
     t = time.perf_counter()
     pop = generate(args.seed, args.scale)
@@ -178,7 +207,7 @@ def main() -> None:
     def run_peer() -> None:
         nonlocal peer_result, peer_registries
         before = sampler.cpu_now() if sampler is not None else {}
-        peer_result = asyncio.run(fan_out(settings, debtors, args.concurrency))
+        peer_result = uvloop.run(fan_out(settings, debtors, args.concurrency))  # as the connectors
         if sampler is not None:
             after = sampler.cpu_now()
             peer_registries = sum(
@@ -197,8 +226,8 @@ def main() -> None:
             run_peer()
         cpu_before = sampler.start() if sampler is not None else {}
         bench_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        latencies, statuses, elapsed = asyncio.run(
-            drive(gateway, token, debtors, args.concurrency, args.wait, args.officer)
+        latencies, statuses, elapsed = uvloop.run(
+            drive(gateway, token, debtors, args.concurrency, args.wait, args.officer, args.batch)
         )
         bench_cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         if sampler is not None:

@@ -77,7 +77,10 @@ def processes(
 
 
 def peer(result: PeerResult, registries_cpu_ms: float | None, hub_total: float | None) -> None:
-    print(f"\nbare fan-out peer (adapters + asyncio.gather, no Kafka/gateway/database), {result.n} inquiries")
+    print(
+        "\nbare fan-out peer (adapters + asyncio.gather on uvloop, no Kafka/gateway/database), "
+        f"{result.n} inquiries"
+    )
     print(
         f"throughput: {result.throughput:.1f} inquiries/s over {result.elapsed_s:.1f} s; "
         f"agencies answered with records: {result.answered}; errors: {result.errors or 'none'}"
