@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import feed
 from .db import Database, _utc, inquiries, metadata
-from .feed import result_summary
 
 __all__ = ["batch_items", "batch_view", "find_batch", "inquiry_batches", "insert_batch"]
 
@@ -130,7 +130,7 @@ async def batch_view(db: Database, batch: Any) -> dict[str, Any]:
         )
         async for part in results:
             item = {"inquiry_id": part.inquiry_id, "case_id": part.case_id, "status": part.status}
-            item.update(result_summary(part.result))
+            item.update(feed.result_summary(part.result))
             summary.append(item)
     view["summary"] = summary
     found["assets"] = sum(s["assets"] for s in summary)

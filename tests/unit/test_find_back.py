@@ -316,3 +316,18 @@ async def _payloads(db: Database, seqs: list[int]) -> list[Any]:
         rows = await read_events(conn, "court-a", after=0, limit=100)
     by_seq = {r.seq: r.payload for r in rows}
     return [by_seq[s] for s in seqs]
+
+
+@pytest.mark.parametrize(
+    "module", ["gateway.feed", "gateway.findback", "gateway.batches", "gateway.routes.events"]
+)
+def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """The feed's, find-back's and batches' tables join ``gateway.db``'s metadata from db.py's end:
+    whichever module a process imports first, the cycle resolves."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
