@@ -298,13 +298,17 @@ class Hub:
         for child in list(self.children):
             if child.health_url is None or child.proc.poll() is not None:
                 continue
+            progress = None
             try:
-                healthy = httpx.get(child.health_url, timeout=2.0).status_code == 200
+                answer = httpx.get(child.health_url, timeout=2.0)
+                healthy = answer.status_code == 200
+                with contextlib.suppress(ValueError, AttributeError):
+                    progress = answer.json().get("progress")
             except httpx.HTTPError:
                 healthy = False
-            if self.liveness.observe(child.name, healthy, now):
+            if self.liveness.observe(child.name, healthy, now, progress):
                 log.warning("%s not healthy for %.0f s: restarting it", child.name, self.liveness.limit)
-                self._tell(child.name, f"not healthy for {self.liveness.limit:.0f} s: restarted")
+                self._tell(child.name, f"not healthy, without progress, for {self.liveness.limit:.0f} s: restarted")
                 with self._lock:
                     if child in self.children:
                         self.restart(child.name, kill=True)

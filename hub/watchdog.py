@@ -98,14 +98,27 @@ class Liveness:
 
     limit: float = 90.0
     _failing_since: dict[str, float] = field(default_factory=dict)
+    _progress: dict[str, Any] = field(default_factory=dict)
 
-    def observe(self, name: str, healthy: bool, now: float) -> bool:
-        """Record one health check; True when the service has been failing for ``limit`` seconds."""
+    def observe(self, name: str, healthy: bool, now: float, progress: Any = None) -> bool:
+        """Record one health check; True when the service has been failing for ``limit`` seconds
+        without progress. ``progress`` is what the service's health check reports as its work done
+        so far (None when it reports none): a service that is not ready but whose progress moved
+        since the last check (a stream worker recovering a long changelog on a slow machine) is
+        working, and its clock starts again."""
         if healthy:
             self._failing_since.pop(name, None)
+            self._progress.pop(name, None)
             return False
+        if progress is not None and self._progress.get(name) != progress:
+            moved = name in self._progress
+            self._progress[name] = progress
+            if moved:
+                self._failing_since[name] = now
+                return False
         first = self._failing_since.setdefault(name, now)
         return now - first >= self.limit
 
     def forget(self, name: str) -> None:
         self._failing_since.pop(name, None)
+        self._progress.pop(name, None)

@@ -168,10 +168,19 @@ async def _on_assigned(app: faust.App, assigned: Any, **kwargs: Any) -> None:
     _ready["assigned"] = True
 
 
+def _progress() -> int:
+    """A number that grows while this worker works: changelog offsets its table recovery has read
+    plus events it has processed. The supervisor's liveness rule restarts a worker that is not ready
+    only when this stands still (a recovery that is slow is not a hang)."""
+    recovery = app.tables.recovery
+    recovered = sum(recovery.active_offsets.values()) + sum(recovery.standby_offsets.values())
+    return int(recovered) + int(getattr(app.monitor, "events_total", 0))
+
+
 @app.page("/healthz")
 async def healthz(web: Any, request: Any) -> Any:
     ok = _ready["assigned"] and app.rebalancing is False
-    return web.json({"ok": ok}, status=200 if ok else 503)
+    return web.json({"ok": ok, "progress": _progress()}, status=200 if ok else 503)
 
 
 _send_acked = delivery.send_acked

@@ -72,7 +72,7 @@ def test_the_stream_workers_web_server_serves_health_and_no_table(tmp_path: Path
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["listening"] == [["127.0.0.1", port]]
     # /healthz answers (503: no partitions assigned without a broker); faust's index says only "OK"
-    assert out["answers"]["/healthz"] == [503, '{"ok":false}']
+    assert out["answers"]["/healthz"] == [503, '{"ok":false,"progress":0}']
     assert out["routes"] == ["/", "/healthz"]
     for path in CLOSED:
         assert out["answers"][path][0] == 404, (path, out["answers"][path])

@@ -115,6 +115,20 @@ def test_liveness_restarts_only_after_the_health_check_failed_without_a_break() 
     assert live.observe("streams", False, 190)
 
 
+def test_liveness_spares_a_service_that_is_not_ready_but_makes_progress() -> None:
+    from hub.watchdog import Liveness
+
+    live = Liveness(limit=90)
+    assert not live.observe("streams", False, 0, progress=10)
+    assert not live.observe("streams", False, 80, progress=500)  # recovering: the clock starts again
+    assert not live.observe("streams", False, 160, progress=900)
+    assert not live.observe("streams", False, 200, progress=900)
+    assert live.observe("streams", False, 250, progress=900)  # stood still for 90 s: hung
+    live.forget("streams")
+    assert not live.observe("streams", False, 300)
+    assert live.observe("streams", False, 390)  # no progress reported: failing 90 s is enough
+
+
 def test_a_service_that_runs_but_never_gets_healthy_is_restarted(tmp_path: Path) -> None:
     import http.server
     import threading
