@@ -308,7 +308,8 @@ class Hub:
                 healthy = False
             if self.liveness.observe(child.name, healthy, now, progress):
                 log.warning("%s not healthy for %.0f s: restarting it", child.name, self.liveness.limit)
-                self._tell(child.name, f"not healthy, without progress, for {self.liveness.limit:.0f} s: restarted")
+                limit = self.liveness.limit
+                self._tell(child.name, f"not healthy, without progress, for {limit:.0f} s: restarted")
                 with self._lock:
                     if child in self.children:
                         self.restart(child.name, kill=True)
