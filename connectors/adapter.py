@@ -3,14 +3,27 @@
 An adapter knows one registry's API shape (paths, auth header, paging, error format, field names)
 and nothing about Kafka. The runtime (``connectors.runtime``) owns retries, concurrency and
 dead-lettering; ``classify_response`` is the single place deciding retriable vs fatal.
+
+Who asks, for which court and case, on what legal basis and for what purpose travels with every
+call an adapter makes, in the same headers for every agency (:data:`REQUESTER_HEADERS`): the base
+class adds them to whatever ``auth_headers()`` returns while ``inquire`` or ``execute_control``
+runs, taken from the :class:`AgencyRequest` or :class:`ControlCommand` at hand. An adapter need do
+nothing for it. Values are UTF-8, percent-encoded (RFC 3986) so that names in Chinese survive
+HTTP/1.1 headers; a field the command lacks (a command from before officers existed) is left
+out, and the registry then refuses the call with its reason.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,7 +35,61 @@ from hub.errors import (
 )
 from schemas.models import AgencyRequest, AssetRecord, ControlCommand, ControlOutcome, PartyRecord
 
-__all__ = ["AgencyAdapter", "InquiryAnswer", "parse_retry_after"]
+__all__ = [
+    "REQUESTER_HEADERS",
+    "AgencyAdapter",
+    "InquiryAnswer",
+    "encode_header",
+    "parse_retry_after",
+    "requester_headers",
+]
+
+# header -> field of the request or command it carries
+REQUESTER_HEADERS = {
+    "X-Requesting-Court": "court_id",
+    "X-Case": "case_id",
+    "X-Officer": "officer",
+    "X-Legal-Basis": "legal_basis",
+    "X-Purpose": "purpose",
+}
+# the requester headers of the call being made (set by the base class around inquire/execute_control)
+_REQUESTER: ContextVar[dict[str, str] | None] = ContextVar("requester", default=None)
+
+
+def encode_header(value: str) -> str:
+    """A header value as visible ASCII: UTF-8 percent-encoded, keeping ASCII punctuation and spaces
+    readable (``%`` itself is encoded, so decoding is unambiguous)."""
+    return quote(value, safe=" !#$&'()*+,/:;=?@[]~")
+
+
+def requester_headers(source: AgencyRequest | ControlCommand) -> dict[str, str]:
+    """The requester headers for a request or command: each field it has, percent-encoded."""
+    out: dict[str, str] = {}
+    for header, name in REQUESTER_HEADERS.items():
+        value = getattr(source, name, None)
+        if value:
+            out[header] = encode_header(str(value))
+    return out
+
+
+def _with_requester(call: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(call)
+    async def wrapped(self: AgencyAdapter, client: httpx.AsyncClient, source: Any) -> Any:
+        token = _REQUESTER.set(requester_headers(source))
+        try:
+            return await call(self, client, source)
+        finally:
+            _REQUESTER.reset(token)
+
+    return wrapped
+
+
+def _plus_requester(auth: Callable[[Any], dict[str, str]]) -> Callable[[Any], dict[str, str]]:
+    @functools.wraps(auth)
+    def wrapped(self: AgencyAdapter) -> dict[str, str]:
+        return {**auth(self), **(_REQUESTER.get() or {})}
+
+    return wrapped
 
 
 @dataclass
@@ -49,6 +116,17 @@ class AgencyAdapter(ABC):
     """Subclass per agency: set ``agency`` (an agency name) and implement ``inquire``."""
 
     agency: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every adapter sends the requester headers: its ``auth_headers`` gains them while its
+        ``inquire``/``execute_control`` runs (see the module's docstring)."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "auth_headers" in own:
+            setattr(cls, "auth_headers", _plus_requester(own["auth_headers"]))  # noqa: B010
+        for name in ("inquire", "execute_control"):
+            if name in own:
+                setattr(cls, name, _with_requester(own[name]))
 
     def __init__(self, base_url: str, credential: str) -> None:
         self.base_url = base_url.rstrip("/")

@@ -148,6 +148,40 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def _answers_entry(result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
+    """The audit entry (case, court, actor, details) for a stored version of an inquiry's result:
+    each agency's status and a digest of what it answered (its assets), never the content."""
+    by_agency: dict[str, list[Any]] = {}
+    for asset in result.get("assets", []):
+        by_agency.setdefault(asset.get("agency", ""), []).append(asset)
+    agencies = {
+        name: {"status": a.get("status"), "digest": _audit.digest(by_agency.get(name, []))}
+        for name, a in (result.get("agencies") or {}).items()
+    }
+    details = {
+        "inquiry_id": result["inquiry_id"],
+        "version": result.get("version"),
+        "status": result.get("status"),
+        "agencies": agencies,
+    }
+    return result["case_id"], result["court_id"], "hub", details
+
+
+async def _audit_delivery(conn: AsyncConnection, event_id: str, delivered: bool, attempts: int) -> None:
+    """Audit a webhook delivery's end, under the case of the event it carried (an order event, or
+    an event of the court's feed)."""
+    feed_events = metadata.tables.get("case_events")
+    event = None
+    for table in (court_events, feed_events):
+        if event is None and table is not None:
+            query = sa.select(table.c.court_id, table.c.case_id).where(table.c.event_id == event_id)
+            event = (await conn.execute(query)).first()
+    if event is None:
+        return
+    details = {"event_id": event_id, "delivered": delivered, "attempts": attempts}
+    await _audit.record(conn, "webhook_delivery", event.case_id, event.court_id, "hub", details)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -371,6 +405,8 @@ class Database:
                 )
                 changed.append(inquiry_id)
                 await feed.record_inquiry_settled(conn, result, self.webhooks.get(result["court_id"]))
+            for inquiry_id in changed:  # audited last: the chain's lock is the last one taken
+                await _audit.record(conn, "agency_answers", *_answers_entry(newest[inquiry_id]))
         return changed
 
     # ------------------------------------------------------------ outbox
@@ -581,6 +617,7 @@ class Database:
                     delivered_at=dt.datetime.now(dt.UTC) if delivered else None,
                 )
             )
+            await _audit_delivery(conn, event_id, delivered, attempts)
 
     # ------------------------------------------------------------ linkage confirmations
     async def confirm_asset(
@@ -606,6 +643,8 @@ class Database:
                         confirmed_at=now,
                     )
                 )
+                asset = {"asset": _audit.digest(asset_id)}
+                await _audit.record(conn, "asset_confirmed", case_id, court_id, confirmed_by, asset)
                 return {
                     "case_id": case_id,
                     "asset_id": asset_id,
@@ -676,6 +715,9 @@ class Database:
             ).all()
         return [r.body for r in rows]
 
+
+# the audit trail's tables live in their own module on the same metadata (migrations compare it)
+from . import audit as _audit  # noqa: E402
 
 # the feed's, find-back's and batches' tables join ``metadata`` (migrations compare all of it)
 from . import batches, feed, findback  # noqa: E402, F401

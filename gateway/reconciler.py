@@ -128,6 +128,9 @@ class Reconciler:
             agencies=row.request.get("agencies", []),
             requested_at=_utc(row.created_at),
             idempotency_key=row.idempotency_key or row.inquiry_id,
+            officer=row.request.get("officer"),
+            purpose=row.request.get("purpose"),
+            legal_basis=row.request.get("legal_basis"),
         )
         await self._send_again(row.inquiry_id, row.case_id, command)
 

@@ -76,6 +76,16 @@ def _print_endpoints(hub: Any) -> None:
     if s.ops_token:
         tokens.add_row("ops", s.ops_token.get_secret_value())
     console.print(tokens)
+    people = Table(title="Who may act for each court (HUB_COURT_JUDGES, HUB_COURT_OFFICERS)")
+    people.add_column("court")
+    people.add_column("judges (approve orders)")
+    people.add_column("officers (submit inquiries and orders)")
+    judges, officers = s.judges_by_court, s.officers_by_court
+    for court in sorted({*s.tokens_by_court, *judges, *officers}):
+        people.add_row(
+            court, ", ".join(sorted(judges.get(court, ()))), ", ".join(sorted(officers.get(court, ())))
+        )
+    console.print(people)
     console.print("Try: [bold]hub demo[/bold]   ·   Ctrl-C stops every process")
 
 
@@ -98,16 +108,22 @@ def demo(
         str | None, typer.Option(help="a court's bearer token (default: the first court's)")
     ] = None,
     wait: Annotated[float, typer.Option(help="seconds to wait for the result")] = 60.0,
+    officer: Annotated[
+        str | None, typer.Option(help="officer id of the token's court (default: its first officer)")
+    ] = None,
 ) -> None:
     """Run a short scenario against a running hub: register a case, inquire, print the result."""
     from .demo import run_demo
 
     settings = get_settings()
     url = gateway or f"http://{settings.gateway_host}:{settings.gateway_port}"
+    court = "court-a"
     if token is None:
-        _, token = _credentials()
+        court, token = _credentials()
+    if officer is None:  # HUB_COURT_OFFICERS, else the officers `hub up` generates for a dev court
+        officer = sorted(settings.officers_by_court.get(court, {f"officer-{court}-1"}))[0]
     try:
-        run_demo(url, token, wait=wait, console=console)
+        run_demo(url, token, wait=wait, console=console, officer=officer)
     except (httpx.HTTPError, HubError) as e:
         console.print(f"[red]demo failed:[/red] {e}")
         raise typer.Exit(1) from None
@@ -249,6 +265,43 @@ def clock(
     if reset or days is not None:
         set_clock_offset(settings.clock_file, 0.0 if reset or days is None else days * 86400)
     console.print(f"hub time: {clock_from_settings(settings).now().isoformat()}")
+
+
+audit_app = typer.Typer(help="The audit trail (hash-chained record of every step).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database: Annotated[
+        str | None, typer.Option(help="database URL (default HUB_DATABASE_URL or the state dir's hub.db)")
+    ] = None,
+) -> None:
+    """Recompute the audit chain; exit 0 when intact, 1 naming the first entry altered, removed or
+    inserted, 2 when the database cannot be read."""
+    import sqlalchemy as sa
+
+    from gateway.audit import verify
+
+    url = database or get_settings().resolved_database_url
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url.removeprefix(prefix)
+    engine = sa.create_engine(url, hide_parameters=True)
+    try:
+        with engine.connect() as conn:
+            checked, problem = verify(conn)
+    except sa.exc.SQLAlchemyError as e:
+        reason = str(getattr(e, "orig", None) or e)[:200]
+        console.print(f"[red]cannot read the audit trail:[/red] {type(e).__name__}: {reason}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if problem is not None:
+        where = f"entry {problem.seq} ({problem.what})"
+        console.print(f"[red]audit chain broken at {where}:[/red] {problem.message}", soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"audit chain intact: {checked} entries verified", soft_wrap=True)
 
 
 def main() -> None:

@@ -19,7 +19,11 @@ from .errors import HubError
 DEMO_DEBTOR = {"name": "林秀英", "id_type": "resident_id", "id_number": "420106198203150024"}
 
 
-def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict[str, Any]:
+def run_demo(
+    gateway: str, token: str, *, wait: float, console: Console, officer: str = "officer-court-a-1"
+) -> dict[str, Any]:
+    """Register the demo case and inquire as ``officer`` (an officer of ``token``'s court); returns
+    the inquiry's result. ``HubError`` when it stays pending ``wait`` seconds; httpx errors as raised."""
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=gateway, headers=headers, timeout=10) as client:
         r = client.post(
@@ -44,6 +48,9 @@ def run_demo(gateway: str, token: str, *, wait: float, console: Console) -> dict
             json={
                 "case_id": case_id,
                 "debtor": {k: DEMO_DEBTOR[k] for k in ("id_type", "id_number")},
+                "officer": officer,
+                "purpose": "查明被执行人财产 (demo: find the debtor's assets)",
+                "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
             },
         )
         r.raise_for_status()

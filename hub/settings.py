@@ -94,6 +94,12 @@ class HubSettings(BaseSettings):
     court_tokens: str = Field("", description="court_id:token,court_id:token; empty = generated for dev")
     ops_token: SecretStr | None = None
     court_judges: str = Field("", description="court_id:judge|judge,court_id:judge")
+    # --- officers and purpose (every inquiry and control order names its officer)
+    court_officers: str = Field(
+        "",
+        description="court_id:officer|officer,court_id:officer: the officers who may submit inquiries "
+        "and control orders for each court; empty = generated for dev",
+    )
     max_request_bytes: int = Field(
         1_048_576,
         ge=1024,
@@ -213,7 +219,13 @@ class HubSettings(BaseSettings):
     )
 
     @field_validator(
-        "court_tokens", "court_judges", "banks", "registry_outage", "court_webhooks", "webhook_secrets"
+        "court_tokens",
+        "court_judges",
+        "court_officers",
+        "banks",
+        "registry_outage",
+        "court_webhooks",
+        "webhook_secrets",
     )
     @classmethod
     def _strip(cls, v: str) -> str:
@@ -223,6 +235,7 @@ class HubSettings(BaseSettings):
     def _check(self) -> HubSettings:
         _parse_pairs(self.court_tokens, "HUB_COURT_TOKENS")
         _parse_pairs(self.court_judges, "HUB_COURT_JUDGES")
+        _parse_pairs(self.court_officers, "HUB_COURT_OFFICERS")
         _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS")
         secrets = _parse_pairs(self.webhook_secrets, "HUB_WEBHOOK_SECRETS")
         for court in _parse_pairs(self.court_webhooks, "HUB_COURT_WEBHOOKS"):
@@ -257,6 +270,11 @@ class HubSettings(BaseSettings):
         if not judges or without:
             who = f" (no judge for {', '.join(without)})" if without else ""
             missing.append(f"HUB_COURT_JUDGES (court_id:judge|judge for every court){who}")
+        officers = _parse_pairs(self.court_officers, "HUB_COURT_OFFICERS")
+        no_officer = sorted(c for c in tokens if c not in officers)
+        if not officers or no_officer:
+            who = f" (no officer for {', '.join(no_officer)})" if no_officer else ""
+            missing.append(f"HUB_COURT_OFFICERS (court_id:officer|officer for every court){who}")
         no_credential = [a for a in self.agencies if a not in self.agency_credentials]
         if no_credential:
             missing.append(
@@ -281,6 +299,14 @@ class HubSettings(BaseSettings):
     @property
     def judges_by_court(self) -> dict[str, set[str]]:
         return {c: set(j.split("|")) for c, j in _parse_pairs(self.court_judges, "HUB_COURT_JUDGES").items()}
+
+    @property
+    def officers_by_court(self) -> dict[str, set[str]]:
+        """Officer ids per court (``HUB_COURT_OFFICERS``): who may submit inquiries and orders."""
+        return {
+            c: {o.strip() for o in v.split("|") if o.strip()}
+            for c, v in _parse_pairs(self.court_officers, "HUB_COURT_OFFICERS").items()
+        }
 
     @property
     def webhooks_by_court(self) -> dict[str, str]:

@@ -148,6 +148,9 @@ class Hub:
         if not base.court_judges:
             courts = [pair.split(":")[0] for pair in self.env["HUB_COURT_TOKENS"].split(",") if pair]
             self.env["HUB_COURT_JUDGES"] = ",".join(f"{c}:judge-{c}-1|judge-{c}-2" for c in courts)
+        if not base.court_officers:
+            courts = [pair.split(":")[0] for pair in self.env["HUB_COURT_TOKENS"].split(",") if pair]
+            self.env["HUB_COURT_OFFICERS"] = ",".join(f"{c}:officer-{c}-1|officer-{c}-2" for c in courts)
         path.write_text(json.dumps(saved, indent=2))
         path.chmod(0o600)
 

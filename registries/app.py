@@ -9,8 +9,10 @@ Faults exist so the hub's connectors can be tested against what real agencies do
 - an agency listed in ``HUB_REGISTRY_OUTAGE`` answers 503 to everything but ``/healthz``.
 
 ``POST /_admin/faults`` changes them at run time (tests lift an outage without a restart) and
-``GET /_admin/stats`` counts requests; both need the registry's own credential. ``/healthz`` needs
-nothing and never fails, so a supervisor can tell "up but faulty" from "down".
+``GET /_admin/stats`` counts requests and ``GET /_admin/requests`` shows who asked (see
+``registries.requester``: a query or control request without its requester headers gets 403);
+all need the registry's own credential. ``/healthz`` needs nothing and never fails, so a
+supervisor can tell "up but faulty" from "down".
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hub.settings import HubSettings
 from schemas.agencies import AgencyType, agency_slug, agency_type, class_stem
 
 from .api import BadRequest, RegistryApi
+from .requester import EXEMPT, RequesterError, Requesters, requester_of
 from .store import RegistryData
 
 __all__ = ["Latency", "create_app", "register_path", "registry_api"]
@@ -150,6 +153,7 @@ def create_app(
     )
     rng = random.Random(f"{settings.registry_seed}:{agency}")
     stats: Counter[str] = Counter()
+    requesters = Requesters()
     app = FastAPI(title=f"mock registry {agency}", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(api.router())
 
@@ -173,6 +177,13 @@ def create_app(
             return api.error(503, f"{agency} registry is unavailable (outage)")
         if not api.authenticated(request):
             return api.error(401, "credential refused")
+        if request.url.path not in EXEMPT:  # who asks, for which court and case, on what basis
+            try:
+                requester = requester_of(request)
+            except RequesterError as e:
+                requesters.add(request.method, 403, None, str(e))
+                return api.error(403, str(e))
+            requesters.add(request.method, 200, requester, None)
         if faults.error_rate and rng.random() < faults.error_rate:
             fault = rng.choice(faults.kinds)
             if fault == "unavailable":
@@ -221,6 +232,12 @@ def create_app(
         if update.slow_seconds is not None:
             faults.slow_seconds = update.slow_seconds
         return faults.public()
+
+    @app.get("/_admin/requests")
+    def get_requests() -> dict[str, Any]:
+        """Who asked: the requester headers (decoded) of the last requests, and how many were
+        refused for lacking them."""
+        return {"agency": agency, **requesters.recent()}
 
     @app.get("/_admin/stats")
     def get_stats() -> dict[str, Any]:

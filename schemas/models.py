@@ -60,10 +60,13 @@ __all__ = [
     "InquiryRequested",
     "InquiryResult",
     "LandUseRightAsset",
+    "LegalBasis",
     "Linkage",
+    "OfficerId",
     "Party",
     "PartyRecord",
     "PromotedControl",
+    "Purpose",
     "RealEstateAsset",
     "RegistryOwner",
     "SecuritiesAsset",
@@ -103,6 +106,29 @@ class _Message(BaseModel):
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(visible_text)]
 # a person's id or a reason: something visible, not only spaces or invisible characters
 Visible = Annotated[str, AfterValidator(visible_text)]
+
+# Who asks and why (every inquiry and control order): an officer id of the court, the purpose, and
+# the legal basis (the document that authorises it, e.g. the enforcement ruling's number). They reach
+# the agencies as request headers, so they are single-line visible text.
+OfficerId = Annotated[
+    str,
+    Field(min_length=1, max_length=100, description="an officer id of the asking court (HUB_COURT_OFFICERS)"),
+    AfterValidator(visible_text),
+]
+Purpose = Annotated[
+    str,
+    Field(min_length=1, max_length=500, description="why the court asks (free text, one line)"),
+    AfterValidator(visible_text),
+]
+LegalBasis = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        description="the document that authorises it, e.g. the enforcement ruling's number (one line)",
+    ),
+    AfterValidator(visible_text),
+]
 
 # Most messages one answer or one result may be split into (a part is at most ~512 KiB: see codec).
 MAX_PARTS = 10_000
@@ -250,6 +276,9 @@ class Case(CaseCreate):
 class InquiryCreate(_Strict):
     case_id: str = Field(min_length=1, max_length=64)
     debtor: DebtorRef
+    officer: OfficerId
+    purpose: Purpose
+    legal_basis: LegalBasis
     agencies: list[str] | None = Field(
         default=None,
         description="police, commerce, real_estate, land, securities, bank (every configured bank) or "
@@ -288,6 +317,9 @@ class InquiryRequested(_Message):
     agencies: list[str]
     requested_at: dt.datetime
     idempotency_key: str
+    officer: str | None = Field(default=None, description="the officer who asks (absent before officers)")
+    purpose: str | None = None
+    legal_basis: str | None = None
 
 
 class AssetRef(_Message):
@@ -320,6 +352,9 @@ class ControlOrderRequested(_Message):
     approved_by: str
     requested_at: dt.datetime
     idempotency_key: str
+    officer: str | None = Field(default=None, description="the officer who asks (absent before officers)")
+    purpose: str | None = None
+    legal_basis: str | None = None
     found_deposits: list[AssetRef] = Field(
         default_factory=list,
         description="every deposit the case's inquiries found (linked as match or confirmed), so the "
@@ -350,6 +385,9 @@ class AgencyRequest(_Message):
     identifiers: list[IdentifierForm] = Field(description="every form a registry may hold, canonical first")
     deadline: dt.datetime
     idempotency_key: str
+    officer: str | None = Field(default=None, description="the officer who asks (absent before officers)")
+    purpose: str | None = None
+    legal_basis: str | None = None
 
 
 class RegistryOwner(_Message):
@@ -644,6 +682,9 @@ class ControlCommand(_Message):
     approved_by: str
     requested_at: dt.datetime
     idempotency_key: str
+    officer: str | None = Field(default=None, description="the officer who asks (absent before officers)")
+    purpose: str | None = None
+    legal_basis: str | None = None
 
 
 class PromotedControl(_Message):
@@ -786,6 +827,9 @@ class ControlOrderCreate(_Strict):
     period_days: int | None = Field(
         default=None, ge=1, description="days; default and ceiling: the legal maximum of the asset's kind"
     )
+    officer: OfficerId
+    purpose: Purpose
+    legal_basis: LegalBasis
 
     @model_validator(mode="after")
     def _amount(self) -> ControlOrderCreate:

@@ -310,6 +310,11 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
             identifiers=forms,
             deadline=deadline,
             idempotency_key=f"{cmd.idempotency_key}/{agency}",
+            # who asks and why, as the court stated it (absent on a command from before officers:
+            # the agency then refuses, and the inquiry reports that agency failed with its reason)
+            officer=cmd.officer,
+            purpose=cmd.purpose,
+            legal_basis=cmd.legal_basis,
         )
         sends.append(_send_acked(request_topics[agency], key, encode(request)))
     await asyncio.gather(*sends)

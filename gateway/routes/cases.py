@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from schemas.codec import encode
@@ -96,14 +96,22 @@ async def confirm_asset(
         court_id=court_id,
         confirmed_by=body.confirmed_by,
         note=body.note,
-    )
+    )  # audited there, in the confirmation's own transaction
 
 
 @router.get("/{case_id}", summary="A case, with its inquiries, the assets found and the controls so far")
-async def get_case(case_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
+async def get_case(
+    case_id: str,
+    court_id: CourtId,
+    db: Db,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> dict[str, Any]:
+    from .inquiries import record_read
+
     body = await db.find_case(case_id, court_id)
     if body is None:
         raise not_found("case", case_id)
+    await record_read(db, court_id, case_id, authorization)
     rows = await db.inquiries_of_case(case_id, court_id)
     assets: dict[str, Any] = {}
     for row in rows:

@@ -21,12 +21,13 @@ from schemas.codec import encode
 from schemas.models import AssetRef, ControlOrderCreate, ControlOrderRequested, new_id
 from schemas.topics import COURT_COMMANDS
 
+from .. import audit
 from ..db import Database
 from ..db import control_orders as orders_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..idempotency import IdempotencyKey, first_created, request_hash
 from .cases import not_found
-from .inquiries import unprocessable
+from .inquiries import check_officer, unprocessable
 
 router = APIRouter(prefix="/v1/control-orders", tags=["control orders"])
 
@@ -119,6 +120,7 @@ async def create_order(
     if await db.find_case(body.case_id, court_id) is None:
         raise not_found("case", body.case_id)
     check_judge(settings, court_id, body.approved_by, "approved_by")
+    check_officer(settings, court_id, body.officer)
     asset = await find_asset(db, body.case_id, court_id, body.asset_id)
     if asset is None:
         raise unprocessable(
@@ -154,6 +156,9 @@ async def create_order(
         approved_by=body.approved_by,
         requested_at=dt.datetime.now(dt.UTC),
         idempotency_key=idempotency_key or order_id,
+        officer=body.officer,
+        purpose=body.purpose,
+        legal_basis=body.legal_basis,
         found_deposits=await found_deposits(db, body.case_id, court_id)
         if body.action == "seize" or (body.action == "freeze" and kind not in DIVISIBLE_KINDS)
         else [],
@@ -172,6 +177,22 @@ async def create_order(
                 request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
+            await audit.record(
+                conn,
+                "control_order",
+                body.case_id,
+                court_id,
+                body.officer,
+                {
+                    "order_id": order_id,
+                    "asset": audit.digest(body.asset_id),
+                    "action": body.action,
+                    "amount": None if body.amount is None else f"{body.amount:.2f}",
+                    "approved_by": body.approved_by,
+                    "purpose": audit.digest(body.purpose),
+                    "legal_basis": audit.digest(body.legal_basis),
+                },
+            )
     except IntegrityError:  # the same key raced in concurrently: answer with the winner
         first = await first_created(db, orders_table, court_id, idempotency_key, digest, raced=True)
         assert first is not None

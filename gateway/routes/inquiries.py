@@ -7,7 +7,7 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from schemas.agencies import expand_agencies
@@ -16,6 +16,7 @@ from schemas.identifiers import IdentifierError, canonical_identifier
 from schemas.models import Case, InquiryCreate, InquiryRequested, new_id
 from schemas.topics import COURT_COMMANDS
 
+from .. import audit
 from ..db import inquiries as inquiries_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..idempotency import IdempotencyKey, first_created, request_hash
@@ -26,6 +27,23 @@ router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 
 def unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
+
+
+def check_officer(settings: Any, court_id: str, officer: str, field: str = "officer") -> None:
+    """422 naming ``field`` unless ``officer`` is one of the court's officers (HUB_COURT_OFFICERS)."""
+    if officer not in settings.officers_by_court.get(court_id, set()):
+        raise unprocessable(
+            ["body", field],
+            f"{officer!r} is not an officer of court {court_id} (HUB_COURT_OFFICERS)",
+            "not_an_officer",
+        )
+
+
+async def record_read(db: Any, court_id: str, case_id: str, authorization: str | None, **ids: str) -> None:
+    """Audit one read of a debtor's assets through the API: who (the court and its token's
+    fingerprint), when, which case (and inquiry)."""
+    async with db.engine.begin() as conn:
+        await audit.record(conn, "assets_read", case_id, court_id, audit.actor_of_token(authorization), ids)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit an asset inquiry")
@@ -43,6 +61,7 @@ async def create_inquiry(
     case_body = await db.find_case(body.case_id, court_id)
     if case_body is None:
         raise not_found("case", body.case_id)
+    check_officer(settings, court_id, body.officer)
     case = Case.model_validate(case_body)
     if case.debtor(body.debtor.id_type, body.debtor.id_number) is None:
         try:  # a number failing its check names a debtor only when the case registered an override
@@ -68,6 +87,9 @@ async def create_inquiry(
         agencies=agencies,
         requested_at=dt.datetime.now(dt.UTC),
         idempotency_key=idempotency_key or inquiry_id,
+        officer=body.officer,
+        purpose=body.purpose,
+        legal_basis=body.legal_basis,
     )
     try:
         async with db.engine.begin() as conn:
@@ -81,6 +103,20 @@ async def create_inquiry(
                 request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
+            await audit.record(
+                conn,
+                "inquiry_accepted",
+                body.case_id,
+                court_id,
+                body.officer,
+                {
+                    "inquiry_id": inquiry_id,
+                    "agencies": agencies,
+                    "debtor": audit.digest(body.debtor.model_dump(mode="json")),
+                    "purpose": audit.digest(body.purpose),
+                    "legal_basis": audit.digest(body.legal_basis),
+                },
+            )
     except IntegrityError:  # the same key raced in concurrently: answer with the winner
         first = await first_created(db, inquiries_table, court_id, idempotency_key, digest, raced=True)
         assert first is not None
@@ -99,6 +135,7 @@ async def get_inquiry(
     court_id: CourtId,
     db: Db,
     request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     wait: Annotated[
         float,
         Query(ge=0, le=60, description="long poll: while pending, wait up to this many seconds for a change"),
@@ -117,6 +154,7 @@ async def get_inquiry(
     row = await db.get_inquiry(inquiry_id, court_id)
     if row is None:
         raise not_found("inquiry", inquiry_id)
+    await record_read(db, court_id, row.case_id, authorization, inquiry_id=inquiry_id)
     seen = row.version if version is None else version
     deadline = time.monotonic() + wait
     read_model = request.app.state.read_model

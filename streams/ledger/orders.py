@@ -128,6 +128,11 @@ def accept_order(
         "reserved": "0.00",
         "approved_by": req.approved_by,
         "requested_at": req.requested_at.isoformat(),
+        # who asked and why: sent to the agency with this order and with the hub's own notices on
+        # its control (expiry, status checks); None on an order sent before officers existed
+        "officer": req.officer,
+        "purpose": req.purpose,
+        "legal_basis": req.legal_basis,
         "reminded": False,
         "expiry_sent": False,
     }
@@ -206,6 +211,9 @@ def accept_order(
         approved_by=req.approved_by,
         requested_at=req.requested_at,
         idempotency_key=req.idempotency_key,
+        officer=req.officer,
+        purpose=req.purpose,
+        legal_basis=req.legal_basis,
     )
     order["command"] = command.model_dump(mode="json")
     return command, []

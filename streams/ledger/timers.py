@@ -8,6 +8,7 @@ The streams' timer calls :func:`due_ticks` with the hub's clock; each tick goes 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from schemas.models import ControlCommand, ControlTick, CourtEvent
 
@@ -44,6 +45,17 @@ def due_ticks(ledger: Ledger, now: dt.datetime, reminder_days: float) -> list[Co
     return ticks
 
 
+def _on_behalf(order: dict[str, Any], hub_actor: str, purpose: str) -> dict[str, str]:
+    """Who asks for a notice the hub sends on its own about a control: the officer of the order that
+    registered it (the hub itself for an order from before officers), this notice's purpose, and
+    that order's legal basis (or the order itself)."""
+    return {
+        "officer": str(order.get("officer") or hub_actor),
+        "purpose": purpose,
+        "legal_basis": str(order.get("legal_basis") or f"control order {order['order_id']}"),
+    }
+
+
 def _check(ledger: Ledger, order: dict[str, object], now: dt.datetime) -> ControlCommand | None:
     check_at = order.get("check_at")
     if order["status"] != "waiting" or not isinstance(check_at, str) or order.get("check_sent") == check_at:
@@ -64,6 +76,7 @@ def _check(ledger: Ledger, order: dict[str, object], now: dt.datetime) -> Contro
         approved_by="hub:status",
         requested_at=now,
         idempotency_key=f"{order['order_id']}{STATUS_SUFFIX}/{check_at}",
+        **_on_behalf(order, "hub:status", "status check of a waiting control"),
     )
 
 
@@ -101,6 +114,7 @@ def apply_tick(
         approved_by="hub:expiry",
         requested_at=now,
         idempotency_key=f"{order['order_id']}{EXPIRE_SUFFIX}/{order['expires_at']}",
+        **_on_behalf(order, "hub:expiry", "expiry notice: the control's period ended"),
     )
     events = []
     if not order["reminded"]:  # the court is always told before the expiry

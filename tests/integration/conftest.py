@@ -180,6 +180,7 @@ class HubClient:
         body = {
             "case_id": case_id,
             "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]},
+            **self.asking(client),
             **extra,
         }
         r = (client or self.court_a).post("/v1/inquiries", json=body)
@@ -208,6 +209,7 @@ class HubClient:
         return case_id, {a["ref"]: a for a in result["assets"]}
 
     def order(self, client: httpx.Client | None = None, **body: Any) -> str:
+        body = {**self.asking(client), **body}
         r = (client or self.court_a).post("/v1/control-orders", json=body)
         assert r.status_code == 202, r.text
         return str(r.json()["order_id"])
@@ -235,6 +237,20 @@ class HubClient:
 
     def judge(self, court: str = "court-a") -> str:
         return sorted(self.settings.judges_by_court[court])[0]
+
+    def officer(self, court: str = "court-a") -> str:
+        return sorted(self.settings.officers_by_court[court])[0]
+
+    def court_of(self, client: httpx.Client | None) -> str:
+        return "court-b" if client is self.court_b else "court-a"
+
+    def asking(self, client: httpx.Client | None = None) -> dict[str, str]:
+        """Who asks and why, as every inquiry and control order states it (the client's court)."""
+        return {
+            "officer": self.officer(self.court_of(client)),
+            "purpose": "查明被执行人财产 (asset investigation)",
+            "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+        }
 
     def set_faults(self, agency: str, **faults: Any) -> None:
         from connectors.registry_adapters import build_adapter
@@ -282,6 +298,19 @@ class HubClient:
         assert r.status_code == 200, r.text
         return int(r.json()["requests"])
 
+    def registry_requesters(self, agency: str) -> dict[str, Any]:
+        """Who asked the agency's registry lately (its ``/_admin/requests``): decoded requester
+        headers of its last requests, and how many it refused for lacking them."""
+        from connectors.registry_adapters import build_adapter
+
+        adapter = build_adapter(agency, self.settings)
+        r = httpx.get(
+            f"{self.settings.registry_url(agency)}/_admin/requests", headers=adapter.auth_headers(), timeout=5
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
@@ -320,6 +349,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_COURT_TOKENS",
         "HUB_OPS_TOKEN",
         "HUB_COURT_JUDGES",
+        "HUB_COURT_OFFICERS",
     ):
         os.environ.pop(var, None)
     running = Hub(overrides)

@@ -181,6 +181,9 @@ class Registry:
                 "control_id": control_id,
                 "period_days": period,
                 "approved_by": "judge-1",
+                "officer": f"officer-{court}-1",
+                "purpose": "control of the debtor's asset",
+                "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
                 "requested_at": utcnow(),
                 "idempotency_key": f"idem-{uuid.uuid4().hex[:8]}",
             }
@@ -207,6 +210,9 @@ class Registry:
             or [IdentifierForm(id_type="resident_id", id_number=OWNER.id_number)],
             deadline=utcnow() + dt.timedelta(seconds=30),
             idempotency_key="idem-c",
+            officer="officer-court-a-1",
+            purpose="asset investigation",
+            legal_basis="(2026)鄂0111执1234号 执行裁定书",
         )
 
         async def run() -> Any:

@@ -81,6 +81,7 @@ def big_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_COURT_TOKENS",
         "HUB_OPS_TOKEN",
         "HUB_COURT_JUDGES",
+        "HUB_COURT_OFFICERS",
     ):
         os.environ.pop(var, None)
     running = Hub(

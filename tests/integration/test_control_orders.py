@@ -167,6 +167,7 @@ def test_deduction_is_applied_once_when_the_order_is_delivered_twice(hub: HubCli
         approved_by=hub.judge(),
         requested_at=dt.datetime.now(dt.UTC),
         idempotency_key="deduct-once",
+        **hub.asking(),
     )
     asyncio.run(_publish_twice(hub.settings.bootstrap, deduct))
     state = hub.wait_order(deduct.order_id, {"deducted", "rejected", "failed"}, missing_ok=True)
@@ -192,6 +193,7 @@ def test_possible_link_cannot_be_frozen_until_a_judge_confirms_it(hub: HubClient
         "action": "freeze",
         "amount": "1000.00",
         "approved_by": hub.judge(),
+        **hub.asking(),
     }
     refused = hub.court_a.post("/v1/control-orders", json=body)
     assert refused.status_code == 422
@@ -238,7 +240,8 @@ def test_bad_orders_get_4xx_naming_the_field(hub: HubClient) -> None:
         ({"action": "burn", "approved_by": hub.judge()}, 422, "Input should be"),
     ]
     for extra, code, words in cases:
-        r = hub.court_a.post("/v1/control-orders", json={"case_id": case_id, "asset_id": asset_id, **extra})
+        body = {"case_id": case_id, "asset_id": asset_id, **hub.asking(), **extra}
+        r = hub.court_a.post("/v1/control-orders", json=body)
         assert r.status_code == code, r.text
         assert words in json.dumps(r.json(), ensure_ascii=False), r.text
     other = hub.court_b.post(
@@ -248,6 +251,7 @@ def test_bad_orders_get_4xx_naming_the_field(hub: HubClient) -> None:
             "asset_id": asset_id,
             "action": "release",
             "approved_by": hub.judge("court-b"),
+            **hub.asking(hub.court_b),
         },
     )
     assert other.status_code == 404

@@ -100,6 +100,7 @@ def test_an_equity_freeze_freezes_capital_of_the_stake_up_to_its_subscribed_capi
     stake = assets[STAKE_COMPANY]
     assert stake["details"]["subscribed_capital"] == "300000.00"
     body = {"case_id": case_id, "asset_id": stake["asset_id"], "action": "freeze", "approved_by": hub.judge()}
+    body |= hub.asking()
     missing = hub.court_a.post("/v1/control-orders", json=body)
     assert missing.status_code == 422 and "amount is required to freeze" in missing.text
     above = hub.court_a.post("/v1/control-orders", json={**body, "amount": "300000.01"})
@@ -127,6 +128,7 @@ def test_periods_beyond_the_legal_maximum_are_refused_and_renewals_are_capped(hu
         "action": "freeze",
         "amount": "5000.00",
         "approved_by": hub.judge(),
+        **hub.asking(),
     }
     too_long = hub.court_a.post("/v1/control-orders", json={**body, "period_days": 366})
     assert too_long.status_code == 422, too_long.text

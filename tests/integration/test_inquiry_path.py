@@ -105,6 +105,7 @@ def test_only_selected_agencies_are_asked(hub: HubClient) -> None:
 def test_idempotency_key_repeat_returns_the_first_inquiry(hub: HubClient) -> None:
     case_id = hub.create_case([RICH])
     body = {"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]}}
+    body |= hub.asking()
     first = hub.court_a.post("/v1/inquiries", json=body, headers={"Idempotency-Key": f"k-{case_id}"})
     again = hub.court_a.post("/v1/inquiries", json=body, headers={"Idempotency-Key": f"k-{case_id}"})
     assert first.status_code == again.status_code == 202
@@ -127,7 +128,11 @@ def test_another_court_cannot_see_the_case_or_inquiry(hub: HubClient) -> None:
     }
     r = hub.court_b.post(
         "/v1/inquiries",
-        json={"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]}},
+        json={
+            "case_id": case_id,
+            "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]},
+            **hub.asking(hub.court_b),
+        },
     )
     assert r.status_code == 404
     assert hub.anon.get(f"/v1/cases/{case_id}").status_code == 401
@@ -139,7 +144,11 @@ def test_inquiry_about_someone_not_a_debtor_is_refused_with_reason(hub: HubClien
     case_id = hub.create_case([RICH])
     r = hub.court_a.post(
         "/v1/inquiries",
-        json={"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": STRANGER["id_number"]}},
+        json={
+            "case_id": case_id,
+            "debtor": {"id_type": "resident_id", "id_number": STRANGER["id_number"]},
+            **hub.asking(),
+        },
     )
     assert r.status_code == 422
     detail = r.json()["detail"][0]
@@ -189,6 +198,7 @@ def test_unknown_agency_and_malformed_json_are_4xx(hub: HubClient) -> None:
             "case_id": case_id,
             "debtor": {"id_type": "resident_id", "id_number": RICH["id_number"]},
             "agencies": ["bank:nosuch"],
+            **hub.asking(),
         },
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "agencies"]

@@ -168,7 +168,11 @@ def test_an_issued_code_failing_its_check_is_registered_with_an_override(hub: Hu
     other_case = hub.create_case([LING])
     asked = hub.court_a.post(
         "/v1/inquiries",
-        json={"case_id": other_case, "debtor": {"id_type": "uscc", "id_number": UNCHECKED_CODE}},
+        json={
+            "case_id": other_case,
+            "debtor": {"id_type": "uscc", "id_number": UNCHECKED_CODE},
+            **hub.asking(),
+        },
     )
     assert asked.status_code == 422
     (error,) = _errors(asked)

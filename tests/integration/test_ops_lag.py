@@ -436,6 +436,9 @@ def test_connector_stuck_on_its_first_request_is_stalled_by_its_in_flight_age(bo
                 identifiers=[IdentifierForm(id_type="resident_id", id_number=subject.id_number)],
                 deadline=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10),
                 idempotency_key="stuck",
+                officer="officer-court-a-1",
+                purpose="asset investigation",
+                legal_basis="(2026)鄂0111执1234号 执行裁定书",
             )
             await producer.send_and_wait(topic, encode(request), key=b"inq_stuck")
             sampler.start()

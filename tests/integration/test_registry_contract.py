@@ -206,6 +206,9 @@ def _request(agency: str, party: Party, *, variants: bool = True) -> AgencyReque
         identifiers=[IdentifierForm(id_type=t, id_number=n) for t, n in forms],
         deadline=utcnow() + dt.timedelta(seconds=30),
         idempotency_key="idem-1",
+        officer="officer-court-a-1",
+        purpose="asset investigation",
+        legal_basis="(2026)鄂0111执1234号 执行裁定书",
     )
 
 
@@ -347,3 +350,25 @@ def test_outage_from_settings_at_start(agency: str, data: RegistryData) -> None:
                 await adapter.inquire(client, _request(agency, SUBJECT))
 
     asyncio.run(run())
+
+
+def test_a_request_that_does_not_say_who_asks_is_refused_and_one_that_does_is_heard(
+    registry: Registry,
+) -> None:
+    """Every agency, through its own adapter and API shape: the registry refuses a request whose
+    command lacks the officer (a command from before officers), and records who asked otherwise."""
+    old = _request(registry.agency, SUBJECT).model_copy(update={"officer": None, "legal_basis": None})
+    with pytest.raises(RegistryAuthError) as info:
+        _inquire(registry.adapter, old)
+    assert info.value.status_code == 403 and "X-Officer is missing" in info.value.message
+    answer = _inquire(registry.adapter, _request(registry.agency, SUBJECT))
+    assert answer.records
+    seen = registry.admin("GET", "/_admin/requests")
+    assert seen["refused"] >= 1
+    assert seen["requests"][-1]["requester"] == {
+        "court": "court-a",
+        "case": "case-1",
+        "officer": "officer-court-a-1",
+        "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+        "purpose": "asset investigation",
+    }

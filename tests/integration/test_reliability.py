@@ -138,7 +138,11 @@ def _submit(hub: HubClient, case_id: str, n: int) -> list[str]:
     for i in range(n):
         r = hub.court_a.post(
             "/v1/inquiries",
-            json={"case_id": case_id, "debtor": {"id_type": "resident_id", "id_number": DEBTOR["id_number"]}},
+            json={
+                "case_id": case_id,
+                "debtor": {"id_type": "resident_id", "id_number": DEBTOR["id_number"]},
+                **hub.asking(),
+            },
             headers={"Idempotency-Key": f"{case_id}-{i}-{time.monotonic_ns()}"},
         )
         if r.status_code == 202:

@@ -38,7 +38,15 @@ CASE: dict[str, Any] = {
     "debtors": [{"name": "赵德明", "id_type": "resident_id", "id_number": ID}],
     "amount_owed": "100000.00",
 }
-ORDER = {"case_id": "case_x", "asset_id": "bank:icbc/deposit/1", "action": "freeze", "approved_by": "judge-1"}
+ORDER = {
+    "case_id": "case_x",
+    "asset_id": "bank:icbc/deposit/1",
+    "action": "freeze",
+    "approved_by": "judge-1",
+    "officer": "officer-1",
+    "purpose": "asset control",
+    "legal_basis": "(2026)鄂0111执1234号",
+}
 LIMIT = 4096
 
 

@@ -38,6 +38,7 @@ def test_production_refuses_to_start_and_names_everything_missing() -> None:
         "HUB_COURT_TOKENS",
         "HUB_OPS_TOKEN",
         "HUB_COURT_JUDGES",
+        "HUB_COURT_OFFICERS",
         "HUB_AGENCY_CREDENTIALS",
     ):
         assert var in text, var
@@ -51,6 +52,7 @@ def production(**overrides: Any) -> dict[str, Any]:
         "court_tokens": "court-a:ta,court-b:tb",
         "ops_token": "ops",
         "court_judges": "court-a:j1|j2,court-b:j3",
+        "court_officers": "court-a:o1|o2,court-b:o3",
         "agency_credentials": creds,
         **overrides,
     }
@@ -65,6 +67,13 @@ def test_a_court_without_judges_is_named() -> None:
     with pytest.raises(ValidationError) as info:
         HubSettings(**production(court_judges="court-a:j1"))
     assert "no judge for court-b" in str(info.value)
+
+
+def test_a_court_without_officers_is_named() -> None:
+    with pytest.raises(ValidationError) as info:
+        HubSettings(**production(court_officers="court-b:o3"))
+    assert "no officer for court-a" in str(info.value)
+    assert HubSettings(**production()).officers_by_court == {"court-a": {"o1", "o2"}, "court-b": {"o3"}}
 
 
 def test_an_agency_without_credential_is_named() -> None:
