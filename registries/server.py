@@ -16,6 +16,7 @@ import time
 from collections.abc import Generator, Sequence
 
 import uvicorn
+import uvloop
 
 from hub.masking import setup_logging
 from hub.settings import HubSettings
@@ -101,4 +102,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--agency", action="append", help="run only this agency (repeatable); default: all")
     args = parser.parse_args(argv)
     setup_logging(service="registries")
-    asyncio.run(serve_all(HubSettings(), args.agency))
+    uvloop.run(serve_all(HubSettings(), args.agency))  # libuv's loop: the mock costs the bench less
