@@ -195,6 +195,10 @@ class Database:
         kwargs: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
+            # connections kept for the concurrency the gateway has (long polls, its loops): beyond
+            # the default 5 each checkout opened a new connection (and its aiosqlite thread) and
+            # closed it again, a sixth of the gateway's CPU under load
+            kwargs.update(pool_size=15, max_overflow=10)
             # WAL with synchronous=NORMAL: durable across a crash of the process, one fsync per
             # checkpoint instead of per commit (PostgreSQL is the choice for production).
         else:
