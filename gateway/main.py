@@ -18,7 +18,7 @@ from .findback import prepare_index
 from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
 from .routes import audit as audit_routes
-from .routes import cases, control_orders, events, health, inquiries, listing, ops
+from .routes import batches, cases, control_orders, events, health, inquiries, listing, ops
 from .supervision import DatabaseProbe, Supervised
 
 __all__ = ["create_app"]
@@ -82,5 +82,6 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(listing.router)  # GET /v1/cases, /v1/cases/{id}/inquiries|control-orders
     app.include_router(events.router)  # GET /v1/events, /v1/cases/{id}/events
+    app.include_router(batches.router)  # /v1/inquiry-batches
     app.include_router(audit_routes.router)
     return app
