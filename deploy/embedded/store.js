@@ -19,12 +19,35 @@
  * 3. Crash safety of an object. Objects, their checksums and their metadata are each written to a
  *    temporary file renamed over the old one, so kill -9 of this process mid-write leaves the old
  *    file whole, never a truncated one; temporaries left by a killed store are removed at start.
+ * 4. Listing in memory. The broker lists a partition's record batches on every fetch. s3rver
+ *    answers a listing by walking the directory synchronously and reading every object's metadata
+ *    and checksum files, so a fetch cost grew with the partition's length and blocked every other
+ *    request meanwhile (a few thousand batches made the store the hub's bottleneck). Here an index of
+ *    every object's metadata (etag, size, time, content type: about 200 bytes an object) is built
+ *    once at start from the files and kept by every write and delete; listings, existence checks and
+ *    metadata reads are answered from it. Object contents are still read from the files.
+ *
+ * 5. Listings longer than a page. s3rver makes the continuation token of a truncated listing (more
+ *    than 1,000 keys) with single DES, which the OpenSSL 3 of current Node.js refuses: every such
+ *    listing failed with InternalError, so the broker could not fetch from a partition holding more
+ *    than 1,000 record batches. Single DES is two-key triple DES with both keys equal, which OpenSSL 3
+ *    still has: the same tokens, made by a cipher that exists.
  *
  * Usage: node store.js DIRECTORY ADDRESS PORT BUCKET
  */
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+// 5. above: s3rver's continuation tokens with a cipher OpenSSL 3 still has (must precede s3rver's use)
+const createCipheriv = crypto.createCipheriv;
+const createDecipheriv = crypto.createDecipheriv;
+const singleDes = (make) => (algorithm, key, iv, ...rest) =>
+  algorithm === 'des'
+    ? make.call(crypto, 'des-ede-cbc', Buffer.concat([Buffer.from(key), Buffer.from(key)]), iv, ...rest)
+    : make.call(crypto, algorithm, key, iv, ...rest);
+crypto.createCipheriv = singleDes(createCipheriv);
+crypto.createDecipheriv = singleDes(createDecipheriv);
+
 const S3rver = require('s3rver');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 
@@ -90,6 +113,148 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size: content.length, md5 };
 };
+
+// ------------------------------------------------------------ the metadata index (4. above)
+const index = new Map(); // bucket -> Map(key -> metadata as FilesystemStore#getMetadata returns it)
+const sortedKeys = new Map(); // bucket -> keys in ascending order (UTF-16 order, as s3rver sorts)
+let indexReady = null; // a promise, set before the server starts
+
+function lowerBound(keys, probe) {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < probe) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function remember(bucketName, key, metadata) {
+  if (!index.has(bucketName)) {
+    index.set(bucketName, new Map());
+    sortedKeys.set(bucketName, []);
+  }
+  const objects = index.get(bucketName);
+  if (!objects.has(key)) {
+    const keys = sortedKeys.get(bucketName);
+    const at = lowerBound(keys, key);
+    if (keys[at] !== key) keys.splice(at, 0, key);
+  }
+  objects.set(key, metadata);
+}
+
+function forget(bucketName, key) {
+  const objects = index.get(bucketName);
+  if (!objects || !objects.delete(key)) return;
+  const keys = sortedKeys.get(bucketName);
+  const at = lowerBound(keys, key);
+  if (keys[at] === key) keys.splice(at, 1);
+}
+
+const readMetadataFromFiles = FilesystemStore.prototype.getMetadata;
+async function refresh(store, bucketName, key) {
+  forget(bucketName, key);
+  try {
+    remember(bucketName, key, await readMetadataFromFiles.call(store, bucketName, key));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+}
+
+FilesystemStore.prototype.getMetadata = async function getMetadata(bucketName, key) {
+  await indexReady;
+  const known = index.get(bucketName) && index.get(bucketName).get(key);
+  if (known) return { ...known };
+  const err = new Error(`no such object: ${key}`);
+  err.code = 'ENOENT';
+  throw err;
+};
+
+FilesystemStore.prototype.existsObject = async function existsObject(bucketName, key) {
+  await indexReady;
+  return Boolean(index.get(bucketName) && index.get(bucketName).has(key));
+};
+
+const putObjectToFiles = FilesystemStore.prototype.putObject;
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  await indexReady;
+  try {
+    return await putObjectToFiles.call(this, object);
+  } finally {
+    await refresh(this, object.bucket, object.key);
+  }
+};
+
+const putMetadataToFiles = FilesystemStore.prototype.putMetadata;
+FilesystemStore.prototype.putMetadata = async function putMetadata(bucketName, key, metadata, md5) {
+  await indexReady;
+  try {
+    return await putMetadataToFiles.call(this, bucketName, key, metadata, md5);
+  } finally {
+    await refresh(this, bucketName, key);
+  }
+};
+
+const copyObjectInFiles = FilesystemStore.prototype.copyObject;
+FilesystemStore.prototype.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, meta) {
+  await indexReady;
+  try {
+    return await copyObjectInFiles.call(this, srcBucket, srcKey, destBucket, destKey, meta);
+  } finally {
+    await refresh(this, destBucket, destKey);
+  }
+};
+
+const deleteObjectFromFiles = FilesystemStore.prototype.deleteObject;
+FilesystemStore.prototype.deleteObject = async function deleteObject(bucketName, key) {
+  await indexReady;
+  try {
+    return await deleteObjectFromFiles.call(this, bucketName, key);
+  } finally {
+    forget(bucketName, key);
+  }
+};
+
+const listObjectsInFiles = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function listObjects(bucketName, options) {
+  await indexReady;
+  const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+  const keys = sortedKeys.get(bucketName) || [];
+  const objects = index.get(bucketName) || new Map();
+  const commonPrefixes = new Set();
+  const found = [];
+  let isTruncated = false;
+  for (let i = lowerBound(keys, startAfter > prefix ? startAfter : prefix); i < keys.length; i += 1) {
+    const key = keys[i];
+    if (!key.startsWith(prefix)) break;
+    if (key <= startAfter) continue;
+    if (delimiter) {
+      const at = key.slice(prefix.length).indexOf(delimiter);
+      if (at !== -1) {
+        commonPrefixes.add(key.slice(0, prefix.length + at + 1));
+        continue;
+      }
+    }
+    if (found.length >= maxKeys) {
+      isTruncated = true;
+      break;
+    }
+    found.push(new S3Object(bucketName, key, null, { ...objects.get(key) }));
+  }
+  return { objects: found, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+};
+
+async function buildIndex(root) {
+  const files = new FilesystemStore(root);
+  files.getMetadata = readMetadataFromFiles; // from the files: the index is what is being built
+  if (!fs.existsSync(root)) return;
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const listing = await listObjectsInFiles.call(files, entry.name, {});
+    for (const object of listing.objects) remember(entry.name, object.key, object.metadata);
+  }
+}
 
 const server = new S3rver({
   directory,
@@ -159,7 +324,10 @@ server.middleware.unshift(async (ctx, next) => {
   });
 });
 
-server.run().then(
+indexReady = buildIndex(directory);
+indexReady
+  .then(() => server.run())
+  .then(
   ({ address: host, port: listening }) => console.log(`store listening on ${host}:${listening}`),
   err => {
     console.error(err);
