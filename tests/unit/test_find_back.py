@@ -331,3 +331,64 @@ def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_read_model_and_the_reconciler_feed_each_settled_version_once(db: Database) -> None:
+    """``store_results`` (the streams' results), ``settle_unanswered`` (the reconciler's partial) and
+    ``store_events`` (order outcomes) write the feed in the transaction that stores the change."""
+    db.webhooks = {"court-a": "http://court-a/hook"}
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat()
+
+    def result(version: int, status: str) -> dict[str, Any]:
+        return {
+            "inquiry_id": "inq_1",
+            "case_id": "case_001",
+            "court_id": "court-a",
+            "status": status,
+            "version": version,
+            "agencies": {"police": {"status": "answered" if status == "complete" else "pending"}},
+            "assets": [],
+            "updated_at": now,
+        }
+
+    async def run() -> tuple[list[Any], int]:
+        async with db.engine.begin() as conn:
+            await db.insert_inquiry(
+                conn,
+                inquiry_id="inq_1",
+                court_id="court-a",
+                case_id="case_001",
+                request={},
+                idempotency_key=None,
+                request_hash="h",
+            )
+        assert await db.store_results([result(1, "pending")]) == ["inq_1"]  # not settled: no event
+        assert await db.settle_unanswered("inq_1", 1, {**result(1, "partial"), "detail": "no answer in time"})
+        assert await db.store_results([result(2, "complete")]) == ["inq_1"]
+        assert await db.store_results([result(2, "complete")]) == []  # a repeat changes nothing
+        order_event = {
+            "event_id": "ev_ord_1",
+            "kind": "effective",
+            "case_id": "case_001",
+            "court_id": "court-a",
+            "order_id": "ord_1",
+            "order": {"status": "effective", "asset_id": "a1"},
+            "at": now,
+        }
+        assert await db.store_events([order_event], {}) == ["ev_ord_1"]
+        assert await db.store_events([order_event], {}) == []
+        async with db.engine.connect() as conn:
+            events = list(await read_events(conn, "court-a", after=0, limit=10))
+            hooks = (
+                await conn.execute(sa.select(sa.func.count()).select_from(webhook_deliveries))
+            ).scalar_one()
+        return events, hooks
+
+    events, hooks = asyncio.run(run())
+    assert [(e.type, e.payload.get("status"), e.payload.get("version")) for e in events] == [
+        ("inquiry_settled", "partial", 1),
+        ("inquiry_settled", "complete", 2),
+        ("order_event", None, None),
+    ]
+    assert events[2].event_id == "ev_ord_1" and events[2].payload["kind"] == "effective"
+    assert hooks == 2, "each inquiry_settled pushed once; the order event's webhook is store_events' own"
