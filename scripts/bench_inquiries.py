@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import report  # scripts/bench/
 from bench.batches import batch_lines, drive_batches
 from bench.peer import PeerResult, fan_out
+from bench.ports import port_overrides
 from bench.sampler import ProcessSampler
 
 from connectors.http_client import RegistryTransport
@@ -187,6 +188,7 @@ def main() -> None:
         }
         if args.storage:
             overrides["HUB_EMBEDDED_BROKER_STORAGE"] = args.storage
+        overrides.update(port_overrides())  # beside any other hub on this machine
         hub = Hub(overrides)
         settings = hub.settings
         t = time.perf_counter()
