@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from hub.clock import clock_from_settings
 from hub.errors import ConfigError
 from hub.lag_sampler import LagSampler
 from hub.settings import HubSettings, get_settings
@@ -19,6 +20,7 @@ from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
 from .routes import audit as audit_routes
 from .routes import batches, cases, control_orders, events, health, inquiries, listing, ops
+from .routes import termination as termination_routes
 from .supervision import DatabaseProbe, Supervised
 
 __all__ = ["create_app"]
@@ -47,6 +49,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             Supervised("read model", read_model.run, recover=read_model.rewind),
             Supervised("webhooks", webhooks.run),
             Supervised("reconciler", Reconciler(db, relay, settings).run),
+            Supervised("re-query", termination_routes.requery_loop(app).run),  # after 终本
         ]
         app.state.db_probe = DatabaseProbe(db.write_probe)
         loops.append(Supervised("database probe", app.state.db_probe.run))
@@ -74,6 +77,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock_from_settings(settings)  # the hub's clock (time-dependent rules)
     guards.install(app, settings.max_request_bytes)
     app.include_router(health.router)
     app.include_router(cases.router)
@@ -84,4 +88,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(events.router)  # GET /v1/events, /v1/cases/{id}/events
     app.include_router(batches.router)  # /v1/inquiry-batches
     app.include_router(audit_routes.router)
+    app.include_router(termination_routes.router)  # 终本: termination check, termination, resumption
     return app

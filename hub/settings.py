@@ -218,6 +218,24 @@ class HubSettings(BaseSettings):
         None, description="file holding an extra clock offset in seconds, re-read on change"
     )
 
+    # --- 终本 (termination for now) and the re-query after it (DOMAIN.md rule 8; hub clock)
+    termination_min_case_age_days: float = Field(
+        90.0, ge=0, description="a case may be terminated for now only this many days after it was registered"
+    )
+    termination_inquiry_max_age_days: float = Field(
+        90.0,
+        gt=0,
+        description="termination needs every required agency's answer about every debtor to be at most "
+        "this many days old (deposits at every bank, vehicles, real estate, securities)",
+    )
+    requery_interval_days: float = Field(
+        182.0, gt=0, description="a terminated case's debtors are re-queried this often"
+    )
+    requery_years: int = Field(5, ge=0, le=50, description="for this many years after the termination")
+    requery_check_seconds: float = Field(
+        5.0, gt=0, description="how often the gateway looks for re-queries due and re-query results to report"
+    )
+
     @field_validator(
         "court_tokens",
         "court_judges",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -51,7 +50,10 @@ async def create_case(
     if (existing := await claim_of(db, court_id, body.case_number)) is not None:
         return duplicate_number(response, body.case_number, existing)
     case = Case(
-        **body.model_dump(), case_id=new_id("case"), court_id=court_id, created_at=dt.datetime.now(dt.UTC)
+        **body.model_dump(),
+        case_id=new_id("case"),
+        court_id=court_id,
+        created_at=request.app.state.clock.now(),  # the hub's clock: 终本 counts the case's age by it
     )
     command = CaseRegistered(case=case, idempotency_key=idempotency_key or case.case_id)
     try:
@@ -135,6 +137,9 @@ async def get_case(
         newest_event = await db.latest_case_event(case_id)
         if newest_event:
             ledger.update(secured=newest_event.get("secured"), deducted=newest_event.get("deducted_total"))
+    from .termination import case_lifecycle
+
+    lifecycle = await case_lifecycle(db, case_id)  # 终本: "status", "termination", "requeries"
     return {
         **body,
         "ledger": ledger,
@@ -143,4 +148,5 @@ async def get_case(
             {"inquiry_id": r.inquiry_id, "status": r.status, "debtor": r.request.get("debtor")} for r in rows
         ],
         "assets": list(assets.values()),
+        **lifecycle,
     }

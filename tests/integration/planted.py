@@ -98,6 +98,9 @@ def write_fixtures(path: Path) -> Path:
     from .planted_securities import securities_fixture_lines  # (imports this module)
 
     lines += securities_fixture_lines()
+    from .planted_termination import termination_fixture_lines  # 终本 (imports this module)
+
+    lines += termination_fixture_lines()
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 
