@@ -28,7 +28,11 @@ def _accepted_but_lost(hub: HubClient, case_id: str, age_seconds: float, debtor:
     inquiry_id = f"inq_{uuid.uuid4().hex[:20]}"
     created = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_seconds)).replace(tzinfo=None)
     agencies = sorted(hub.settings.agencies)
-    request = {"case_id": case_id, "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]}}
+    request = {
+        "case_id": case_id,
+        "debtor": {"id_type": debtor["id_type"], "id_number": debtor["id_number"]},
+        **hub.asking(),  # who asks and why, as the route stores them
+    }
     db = sqlite3.connect(str(hub.hub.state_dir / "hub.db"), timeout=30)
     try:
         with db:
