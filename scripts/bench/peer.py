@@ -63,6 +63,10 @@ def _request(i: int, debtor: dict[str, str], agency: str, deadline: dt.datetime)
         identifiers=forms,
         deadline=deadline,
         idempotency_key=f"peer-{i}/{agency}",
+        # who asks and why, as the hub's requests carry them (registries refuse a request without)
+        officer="officer-court-a-1",
+        purpose="benchmark: find the debtor's assets",
+        legal_basis="(2026)鄂0111执1号 enforcement ruling",
     )
 
 
