@@ -180,9 +180,10 @@ const putObjectToFiles = FilesystemStore.prototype.putObject;
 FilesystemStore.prototype.putObject = async function putObject(object) {
   await indexReady;
   try {
-    return await putObjectToFiles.call(this, object);
-  } finally {
+    return await putObjectToFiles.call(this, object); // its putMetadata refreshes the index entry
+  } catch (err) {
     await refresh(this, object.bucket, object.key);
+    throw err;
   }
 };
 
@@ -245,6 +246,29 @@ FilesystemStore.prototype.listObjects = async function listObjects(bucketName, o
   return { objects: found, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
 };
 
+// A bucket's configuration (CORS, website) is read by s3rver's middleware on every request: keep it
+// in memory, as the configuration changes only through the store itself.
+const subresources = new Map();
+const getSubresourceFromFiles = FilesystemStore.prototype.getSubresource;
+FilesystemStore.prototype.getSubresource = async function getSubresource(bucketName, key, type) {
+  const name = `${bucketName}\u0000${key || ''}\u0000${type}`;
+  if (!subresources.has(name)) {
+    subresources.set(name, await getSubresourceFromFiles.call(this, bucketName, key, type));
+  }
+  return subresources.get(name);
+};
+for (const method of ['putSubresource', 'deleteSubresource']) {
+  const original = FilesystemStore.prototype[method];
+  FilesystemStore.prototype[method] = async function changeSubresource(...args) {
+    subresources.clear();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      subresources.clear();
+    }
+  };
+}
+
 async function buildIndex(root) {
   const files = new FilesystemStore(root);
   files.getMetadata = readMetadataFromFiles; // from the files: the index is what is being built
@@ -263,6 +287,10 @@ const server = new S3rver({
   silent: true,
   configureBuckets: [{ name: bucket, configs: [] }],
 });
+
+// The request logger formats a coloured line for every request even when silent: leave it out
+// (s3rver's own logger, used for warnings and errors, stays).
+server.middleware = server.middleware.filter(fn => fn.name !== 'logger');
 
 // one operation at a time per key
 const tails = new Map();
