@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hub.clock import clock_from_settings
 from hub.errors import ConfigError
@@ -69,7 +70,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             await relay.stop()
             await db.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their scripts and styles served by the gateway itself
+    # (fastapi-offline), not from a CDN: court networks are usually isolated
+    app = FastAPIOffline(
         title="Enforcement data-linkage hub",
         version="1",
         description="Courts register enforcement cases, inquire about debtors' assets across agencies, "
