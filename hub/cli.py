@@ -150,7 +150,9 @@ def _ops_token() -> str:
     raise typer.BadParameter(f"no ops token: set HUB_OPS_TOKEN or run `hub up` first ({path} missing)")
 
 
-def _lag_table(data: dict[str, Any]) -> Table:
+def _lag_table(data: dict[str, Any], details: bool = False) -> Table:
+    """The lag report as a table: one row per consumer group (summary: a terminal of about 25 lines
+    holds the hub's groups), and with ``details`` each group's partitions under it."""
     colours = {
         "OK": "green",
         "WARNING": "yellow",
@@ -167,6 +169,33 @@ def _lag_table(data: dict[str, Any]) -> Table:
         if data.get("groups")
         else "no hub consumer group has committed an offset yet (no traffic since the hub started)",
     )
+    if not details:
+        for col, justify in [
+            ("group", "left"),
+            ("partitions", "right"),
+            ("not OK", "right"),
+            ("lag", "right"),
+            ("lag s", "right"),
+            ("status", "left"),
+            ("reason", "left"),
+        ]:
+            table.add_column(col, justify=justify, no_wrap=col != "reason", overflow="ellipsis")  # type: ignore[arg-type]
+        for g in data["groups"]:
+            status = g["status"]
+            worst = [p for p in g["partitions"] if p["status"] != "OK"]
+            reason = g.get("error") or (
+                f"{worst[0]['topic']}[{worst[0]['partition']}]: {worst[0]['reason']}" if worst else ""
+            )
+            table.add_row(
+                g["group"],
+                str(len(g["partitions"])),
+                str(len(worst)),
+                str(g["lag"]),
+                f"{g['lag_seconds']:.1f}",
+                f"[bold {colours.get(status, 'white')}]{status}[/]",
+                reason,
+            )
+        return table
     for col, justify in [
         ("group", "left"),
         ("topic", "left"),
@@ -219,8 +248,13 @@ def lag(
     as_json: Annotated[
         bool, typer.Option("--json", help="print the JSON of /v1/ops/lag once and exit")
     ] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="every partition of every group, not only the summary")
+    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="print the table once and exit")] = False,
 ) -> None:
-    """Consumer lag, lag in seconds and status per group, topic and partition (live; Ctrl-C ends)."""
+    """Consumer lag: a line per group (partitions, how many are not OK, lag, lag in seconds, status and
+    the first partition's reason), live until Ctrl-C; ``--details`` lists every partition."""
     from rich.live import Live
 
     settings = get_settings()
@@ -239,10 +273,13 @@ def lag(
             if as_json:
                 print(json.dumps(fetch(client), indent=2, ensure_ascii=False))
                 return
-            with Live(_lag_table(fetch(client)), console=console, refresh_per_second=4) as live:
+            if once:
+                console.print(_lag_table(fetch(client), details))
+                return
+            with Live(_lag_table(fetch(client), details), console=console, refresh_per_second=4) as live:
                 while True:
                     threading.Event().wait(interval)
-                    live.update(_lag_table(fetch(client)))
+                    live.update(_lag_table(fetch(client), details))
         except KeyboardInterrupt:
             return
         except (httpx.HTTPError, HubError) as e:
