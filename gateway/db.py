@@ -726,5 +726,9 @@ from . import audit as _audit  # noqa: E402
 # the feed's, find-back's and batches' tables join ``metadata`` (migrations compare all of it)
 from . import batches, feed, findback  # noqa: E402, F401
 
+# leads and the fund ledger (payouts, payout reminders) join ``metadata`` (gateway/leads.py, funds.py)
+from . import funds as _funds  # noqa: E402,F401
+from . import leads as _leads  # noqa: E402,F401
+
 # 终本: the terminations and re-query schedule tables join ``metadata`` (gateway/termination.py)
 from . import termination as _termination  # noqa: E402,F401

@@ -21,6 +21,7 @@ from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
 from .routes import audit as audit_routes
 from .routes import batches, cases, control_orders, events, health, inquiries, listing, ops
+from .routes import leads as leads_routes
 from .routes import termination as termination_routes
 from .supervision import DatabaseProbe, Supervised
 
@@ -51,6 +52,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             Supervised("webhooks", webhooks.run),
             Supervised("reconciler", Reconciler(db, relay, settings).run),
             Supervised("re-query", termination_routes.requery_loop(app).run),  # after 终本
+            Supervised("leads and payouts", leads_routes.follow_up_loop(app).run),  # and reminders
         ]
         app.state.db_probe = DatabaseProbe(db.write_probe)
         loops.append(Supervised("database probe", app.state.db_probe.run))
@@ -92,4 +94,5 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(batches.router)  # /v1/inquiry-batches
     app.include_router(audit_routes.router)
     app.include_router(termination_routes.router)  # 终本: termination check, termination, resumption
+    app.include_router(leads_routes.router)  # leads (财产线索), payouts and the fund ledger
     return app

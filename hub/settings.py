@@ -236,6 +236,16 @@ class HubSettings(BaseSettings):
         5.0, gt=0, description="how often the gateway looks for re-queries due and re-query results to report"
     )
 
+    # --- leads (财产线索) and payouts from the case's fund ledger (hub clock)
+    lead_days: float = Field(7.0, gt=0, description="a lead is verified or found not to hold within this")
+    lead_urgent_days: float = Field(3.0, gt=0, description="an urgent lead: within this many days")
+    payout_days: float = Field(
+        30.0, gt=0, description="the court is reminded of deducted money held longer than this, unpaid"
+    )
+    lead_check_seconds: float = Field(
+        5.0, gt=0, description="how often the gateway settles leads, reports overdue ones and held money"
+    )
+
     @field_validator(
         "court_tokens",
         "court_judges",

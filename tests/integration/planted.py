@@ -101,6 +101,9 @@ def write_fixtures(path: Path) -> Path:
     from .planted_termination import termination_fixture_lines  # 终本 (imports this module)
 
     lines += termination_fixture_lines()
+    from .planted_leads import leads_fixture_lines  # leads and payouts (imports this module)
+
+    lines += leads_fixture_lines()
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     return path
 
