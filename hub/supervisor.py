@@ -37,7 +37,7 @@ from typing import IO, Any
 import httpx
 
 from .errors import ConfigError, HubError
-from .kafka import create_topics, wait_for_broker
+from .kafka import create_topics, hub_topics, topic_configs, wait_for_broker
 from .settings import HubSettings
 from .watchdog import Liveness, RestartPolicy, ServiceStatus, write_status
 
@@ -382,7 +382,13 @@ class Hub:
             data = self.state_dir / "broker-store"
             port_s = str(s.embedded_store_port)
             say(f"starting the broker's object store (s3rver) on 127.0.0.1:{port_s}")
-            self._start("store", [node, str(STORE_SCRIPT), str(data), "127.0.0.1", port_s, _BUCKET])
+            # the store enforces the topics' retention, which the broker stores but does not apply
+            retention = {t: int(topic_configs(s, t)["retention.ms"]) for t in hub_topics(s)}
+            self._start(
+                "store",
+                [node, str(STORE_SCRIPT), str(data), "127.0.0.1", port_s, _BUCKET],
+                {"HUB_STORE_RETENTION_MS": json.dumps(retention)},
+            )
             _wait_port("127.0.0.1", s.embedded_store_port, 30)
             env = {**_STORE_ENV, "AWS_ENDPOINT": f"http://127.0.0.1:{s.embedded_store_port}"}
             argv += ["--storage-engine", f"s3://{_BUCKET}/"]

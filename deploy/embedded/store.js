@@ -33,6 +33,15 @@
  *    than 1,000 record batches. Single DES is two-key triple DES with both keys equal, which OpenSSL 3
  *    still has: the same tokens, made by a cipher that exists.
  *
+ * 6. Retention. The broker stores a topic's retention.ms but deletes nothing, so every partition
+ *    grew for ever, and with it the cost of each fetch (the broker lists a partition's batches on
+ *    every fetch). HUB_STORE_RETENTION_MS, a JSON map topic -> milliseconds (the supervisor passes
+ *    the hub's topic retentions), makes this store delete a record batch of such a topic once it is
+ *    older than the retention, always keeping the newest batch of each partition; a sweep runs every
+ *    HUB_STORE_SWEEP_SECONDS (60). A consumer whose position lies in what was deleted reads on from
+ *    the next batch kept, as from a Kafka log whose start moved. Topics not in the map (the stream
+ *    workers' changelogs) are kept whole.
+ *
  * Usage: node store.js DIRECTORY ADDRESS PORT BUCKET
  */
 const crypto = require('crypto');
@@ -307,6 +316,49 @@ async function serialised(key, fn) {
     release();
     if (tails.get(key) === tail) tails.delete(key);
   }
+}
+
+// ------------------------------------------------------------ retention (6. above)
+const retentionMs = JSON.parse(process.env.HUB_STORE_RETENTION_MS || '{}');
+const RECORD_BATCH = /^clusters\/[^/]+\/topics\/([^/]+)\/partitions\/(\d+)\/records\/\d+\.batch$/;
+
+async function sweep(now = Date.now()) {
+  await indexReady;
+  const newest = new Map(); // partition -> key of its newest batch (keys sort by offset)
+  const expired = [];
+  for (const [bucketName, keys] of sortedKeys) {
+    const objects = index.get(bucketName);
+    for (const key of keys) {
+      const match = RECORD_BATCH.exec(key);
+      if (!match || !(retentionMs[match[1]] > 0)) continue;
+      const partition = `${bucketName}/${match[1]}/${match[2]}`;
+      newest.set(partition, key);
+      const modified = Date.parse(objects.get(key)['last-modified']);
+      if (now - modified > retentionMs[match[1]]) expired.push([bucketName, key, partition]);
+    }
+  }
+  let removed = 0;
+  for (const [bucketName, key, partition] of expired) {
+    if (newest.get(partition) === key) continue;
+    await serialised(`${bucketName}/${key}`, () => server.store.deleteObject(bucketName, key));
+    removed += 1;
+  }
+  if (removed > 0) console.log(`retention: removed ${removed} record batches`);
+  return removed;
+}
+
+if (Object.keys(retentionMs).length > 0) {
+  const every = 1000 * Number(process.env.HUB_STORE_SWEEP_SECONDS || 60);
+  let sweeping = false;
+  setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweep()
+      .catch(err => console.error(`retention sweep failed: ${err.message}`))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, every).unref();
 }
 
 async function drain(stream) {

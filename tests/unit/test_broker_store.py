@@ -5,6 +5,8 @@ Runs the real store (Node.js and s3rver, installed by ``make``) on a temporary d
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import shutil
 import socket
@@ -31,12 +33,13 @@ class Store:
         self.url = f"http://127.0.0.1:{self.port}/{BUCKET}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, env: dict[str, str] | None = None) -> None:
         node = shutil.which("node")
         assert node is not None and (EMBEDDED / "node_modules" / "s3rver").is_dir(), "run make first"
         self.proc = subprocess.Popen(
             [node, str(STORE_SCRIPT), str(self.directory), "127.0.0.1", str(self.port), BUCKET],
             stdout=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while True:
@@ -123,3 +126,30 @@ def test_conditional_writes_hold_across_a_restart(store: Store) -> None:
     assert httpx.get(key).content == b"4"
     listed, _ = store.keys("clusters/")
     assert listed == ["clusters/c/topics/t/partitions/0000000000/watermark.json"]
+
+
+def test_record_batches_older_than_their_topics_retention_are_removed_but_the_newest_stays(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "store")
+    retained = {"hub.agency.responses": 3_000}  # milliseconds
+    store.start({"HUB_STORE_RETENTION_MS": json.dumps(retained), "HUB_STORE_SWEEP_SECONDS": "0.5"})
+    try:
+        responses = "clusters/c/topics/hub.agency.responses/partitions/0000000001/records/"
+        changelog = "clusters/c/topics/hub-streams-cases-changelog/partitions/0000000001/records/"
+        watermark = "clusters/c/topics/hub.agency.responses/partitions/0000000001/watermark.json"
+        old = [f"{responses}{offset:020d}.batch" for offset in range(5)]
+        kept_whole = [f"{changelog}{offset:020d}.batch" for offset in range(5)]
+        asyncio.run(_put_many(store.url, [*old, *kept_whole, watermark]))
+        time.sleep(4.5)  # older than the retention now, and a sweep has run since
+        assert store.keys(responses)[0] == old[-1:]  # the newest batch of the partition stays
+        fresh = f"{responses}{5:020d}.batch"
+        asyncio.run(_put_many(store.url, [fresh]))
+        time.sleep(1.5)
+        # the fresh batch is younger than the retention and kept; the old one, no longer the
+        # newest, goes
+        assert store.keys(responses)[0] == [fresh]
+        assert store.keys(changelog)[0] == kept_whole  # a topic without retention: kept whole
+        assert httpx.get(f"{store.url}/{watermark}").status_code == 200
+    finally:
+        store.stop()
