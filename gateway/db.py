@@ -317,6 +317,25 @@ class Database:
                 )
             ).all()
 
+    async def timed_out_partials(
+        self, created_after: dt.datetime, created_before: dt.datetime, limit: int = 200
+    ) -> Sequence[sa.Row[Any]]:
+        """Inquiries settled ``partial`` accepted between ``created_after`` and ``created_before``
+        (oldest first): those the reconciler may ask again of the agencies that never answered."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    sa.select(inquiries)
+                    .where(
+                        inquiries.c.status == "partial",
+                        inquiries.c.created_at > created_after,
+                        inquiries.c.created_at < created_before,
+                    )
+                    .order_by(inquiries.c.created_at)
+                    .limit(limit)
+                )
+            ).all()
+
     async def unanswered_orders(self, created_before: dt.datetime, limit: int = 200) -> Sequence[sa.Row[Any]]:
         """Control orders still ``pending`` (no outcome heard of) accepted before ``created_before``."""
         async with self.engine.connect() as conn:

@@ -15,6 +15,14 @@ in its database past their SLA:
   an answer marked ``unavailable`` ("no answer from the hub within the SLA"). The result keeps its
   version, so a later answer from the streams still replaces it.
 
+An inquiry the SLA settled ``partial`` because an agency never answered (``unavailable``, "no
+answer within the inquiry's SLA": a request lost with a killed connector, or a slow agency) is
+**asked again** too, past ``SLA + grace``: the same command through the outbox, at most
+``PARTIAL_REDRIVES`` times, once per grace period, until ``SLA + 10 × grace``. The streams keep
+the answers they have and re-send every request; an answer that arrives upgrades the result
+(a newer version, ``complete`` once every agency answered). An agency that answered
+``unavailable`` or ``failed`` itself (an outage, a circuit open) is not asked again.
+
 A control order of which nothing was heard (still ``pending``) ``HUB_CONTROL_RETRY_SECONDS + grace``
 after it was accepted, longer than a connector retries it against its agency, is sent again as it
 was first sent, at most once per grace period; the ledger sends a still-unanswered order's command
@@ -42,6 +50,8 @@ __all__ = ["Reconciler"]
 log = logging.getLogger(__name__)
 
 UNANSWERED = "no answer from the hub within the inquiry's SLA"
+TIMED_OUT = "no answer within the inquiry's SLA"  # what the streams' SLA timer records
+PARTIAL_REDRIVES = 2
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -73,6 +83,16 @@ def settled_result(row: Any, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def timed_out_agencies(result: dict[str, Any] | None) -> list[str]:
+    """The agencies of a settled result that never answered: ``unavailable`` by the SLA timer."""
+    agencies = (result or {}).get("agencies") or {}
+    return [
+        name
+        for name, state in agencies.items()
+        if state.get("status") == "unavailable" and state.get("detail") in (TIMED_OUT, UNANSWERED)
+    ]
+
+
 class Reconciler:
     def __init__(self, db: Database, relay: OutboxRelay, settings: HubSettings) -> None:
         self.db = db
@@ -82,6 +102,7 @@ class Reconciler:
         self.interval = settings.reconcile_interval_seconds
         self.order_wait = settings.control_retry_seconds + settings.reconcile_grace_seconds
         self._redriven: dict[str, float] = {}  # inquiry id -> monotonic time of the last re-drive
+        self._partial_redrives: dict[str, int] = {}  # partial inquiry id -> times asked again
         self.redriven = 0
         self.settled = 0
 
@@ -106,6 +127,20 @@ class Reconciler:
             if last is not None and time.monotonic() - last < self.grace:
                 continue
             await self._redrive(row)
+        for row in await self.db.timed_out_partials(
+            now - dt.timedelta(seconds=self.sla + 10 * self.grace),
+            now - dt.timedelta(seconds=self.sla + self.grace),
+        ):
+            if not timed_out_agencies(row.result):
+                continue
+            still.add(row.inquiry_id)
+            last = self._redriven.get(row.inquiry_id)
+            if self._partial_redrives.get(row.inquiry_id, 0) >= PARTIAL_REDRIVES or (
+                last is not None and time.monotonic() - last < self.grace
+            ):
+                continue
+            self._partial_redrives[row.inquiry_id] = self._partial_redrives.get(row.inquiry_id, 0) + 1
+            await self._redrive(row)
         for row in await self.db.unanswered_orders(now - dt.timedelta(seconds=self.order_wait)):
             still.add(row.order_id)
             last = self._redriven.get(row.order_id)
@@ -115,6 +150,8 @@ class Reconciler:
             await self._send_again(row.order_id, row.case_id, ControlOrderRequested.model_validate(command))
         for key in set(self._redriven) - still:
             del self._redriven[key]
+        for key in set(self._partial_redrives) - still:
+            del self._partial_redrives[key]
 
     async def _redrive(self, row: Any) -> None:
         if not row.request.get("debtor"):

@@ -78,3 +78,27 @@ def test_an_inquiry_the_hub_never_answers_is_settled_partial_by_the_gateway(hub:
     assert result["status"] == "partial"
     assert {a["status"] for a in result["agencies"].values()} == {"unavailable"}
     assert "no answer from the hub" in result["detail"]
+
+
+def test_a_partial_inquiry_whose_agencies_never_answered_is_asked_again_and_completes(hub: HubClient) -> None:
+    """The SLA settled it ``partial``: some agencies' requests were lost (a connector killed with
+    them in hand) and nothing will answer them unless they are asked again."""
+    case_id = hub.create_case([RICH])
+    inquiry_id = _accepted_but_lost(hub, case_id, SLA_SECONDS + RECONCILE_GRACE_SECONDS + 1, RICH)
+    timed_out = {"status": "unavailable", "detail": "no answer within the inquiry's SLA"}
+    agencies = {agency: dict(timed_out) for agency in sorted(hub.settings.agencies)}
+    result = {"inquiry_id": inquiry_id, "case_id": case_id, "court_id": "court-a", "status": "partial"}
+    db = sqlite3.connect(str(hub.hub.state_dir / "hub.db"), timeout=30)
+    try:
+        with db:  # settled before the reconciler saw it pending
+            db.execute(
+                "update inquiries set status = 'partial', result = json(?) where inquiry_id = ?",
+                (json.dumps({**result, "agencies": agencies, "assets": []}), inquiry_id),
+            )
+    finally:
+        db.close()
+    deadline = time.monotonic() + 60
+    while (body := hub.court_a.get(f"/v1/inquiries/{inquiry_id}").json())["status"] != "complete":
+        assert time.monotonic() < deadline, body["agencies"]
+        time.sleep(0.5)
+    assert {a["ref"] for a in body["assets"]} == set(expected_rich_assets())
