@@ -39,7 +39,15 @@ def test_health_reports_every_component(hub: HubClient) -> None:
         "connectors": "ok",
         "services": "ok",  # the supervisor's services.json: nothing restarting or crash-looping
     }
-    assert set(body["loops"]) == {"outbox relay", "read model", "webhooks", "reconciler", "database probe"}
+    assert set(body["loops"]) == {
+        "outbox relay",
+        "read model",
+        "webhooks",
+        "reconciler",
+        "re-query",
+        "leads and payouts",
+        "database probe",
+    }
     assert all(loop["healthy"] for loop in body["loops"].values())
 
 
