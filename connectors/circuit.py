@@ -12,11 +12,14 @@ they call the same registry.
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from hub.errors import RegistryUnavailable
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CircuitBreaker", "CircuitOpenError", "CircuitState"]
 
@@ -133,6 +136,12 @@ class CircuitBreaker:
         ):
             self._opened_at = self._clock()
             self.times_opened += 1
+            log.warning(
+                "%s: circuit opened after %d consecutive failures, the last: %s",
+                self.agency,
+                self.consecutive_failures,
+                reason,
+            )
             self._set(CircuitState.OPEN)
 
     def release(self) -> None:

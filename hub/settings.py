@@ -169,7 +169,7 @@ class HubSettings(BaseSettings):
     webhook_backoff_max: float = Field(30.0, ge=0)
 
     # --- connectors
-    connector_concurrency: int = Field(64, ge=1, le=4096)
+    connector_concurrency: int = Field(16, ge=1, le=4096)
     connector_timeout_seconds: float = Field(5.0, gt=0)
     connector_max_attempts: int = Field(6, ge=1)
     connector_backoff_initial: float = Field(0.2, ge=0)
