@@ -175,9 +175,13 @@ def _progress() -> int:
     """A number that grows while this worker works: changelog offsets its table recovery has read
     plus events it has processed. The supervisor's liveness rule restarts a worker that is not ready
     only when this stands still (a recovery that is slow is not a hang)."""
-    recovery: Any = getattr(app.tables, "recovery")  # noqa: B009 (TableManager's type omits it)
-    recovered = sum(recovery.active_offsets.values()) + sum(recovery.standby_offsets.values())
-    return int(recovered) + int(getattr(app.monitor, "events_total", 0))
+    recovery: Any = getattr(app.tables, "recovery", None)  # TableManager's type omits it
+    offsets = [
+        *getattr(recovery, "active_offsets", {}).values(),
+        *getattr(recovery, "standby_offsets", {}).values(),
+    ]
+    recovered = sum(o for o in offsets if isinstance(o, int))  # faust keeps None for "none yet"
+    return recovered + int(getattr(app.monitor, "events_total", 0) or 0)
 
 
 @app.page("/healthz")
