@@ -407,6 +407,14 @@ server.middleware.unshift(async (ctx, next) => {
 indexReady = buildIndex(directory);
 indexReady
   .then(() => server.run())
+  .then(address => {
+    // Keep idle connections open longer than the broker's HTTP client keeps them (90 s): Node's
+    // 5 s default closed connections the client was about to reuse, and the broker's write on
+    // such a connection failed with "connection reset by peer".
+    server.httpServer.keepAliveTimeout = 120000;
+    server.httpServer.headersTimeout = 125000;
+    return address;
+  })
   .then(
   ({ address: host, port: listening }) => console.log(`store listening on ${host}:${listening}`),
   err => {

@@ -80,7 +80,7 @@ def overrides(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "HUB_RECONCILE_INTERVAL_SECONDS": "1",
         "HUB_CONNECTOR_BACKOFF_INITIAL": "0.05",
         "HUB_CONNECTOR_BACKOFF_MAX": "0.5",
-        "HUB_LIVENESS_SECONDS": "45",
+        "HUB_LIVENESS_SECONDS": "90",
     }
 
 
@@ -98,7 +98,7 @@ class Running:
             self.client.close()
         self.overrides = {**self.overrides, **changes}
         self.hub = Hub(self.overrides)
-        self.hub.start(timeout=240)
+        self.hub.start(timeout=360)
         self.hub.start_watchdog(interval=0.2)
         self.client = HubClient(self.hub, self.webhook, Path(self.overrides["HUB_STATE_DIR"]) / "clock")
         return self.client
