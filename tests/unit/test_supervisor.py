@@ -156,3 +156,19 @@ def test_a_service_that_runs_but_never_gets_healthy_is_restarted(tmp_path: Path)
         hub.stop()
         server.shutdown()
         server.server_close()
+
+
+def test_a_cold_start_forgets_group_membership_and_keeps_committed_offsets(tmp_path: Path) -> None:
+    from hub.supervisor import forget_group_membership
+
+    groups = tmp_path / "tansu" / "clusters" / "tansu_cluster" / "groups" / "consumers"
+    offsets = groups / "hub-streams" / "offsets" / "hub.court.commands" / "partitions"
+    offsets.mkdir(parents=True)
+    kept = offsets / "0000000000.json._S3rver_object"
+    kept.write_text('{"offset": 41}')
+    for suffix in ("_S3rver_object", "_S3rver_metadata.json", "_S3rver_object.md5"):
+        (groups / f"hub-streams.json.{suffix}").write_text("{}")
+    assert forget_group_membership(tmp_path) == 3
+    assert not list(groups.glob("hub-streams.json.*"))
+    assert kept.read_text() == '{"offset": 41}'
+    assert forget_group_membership(tmp_path) == 0
