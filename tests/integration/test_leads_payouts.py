@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from gateway.db import Database, control_orders
@@ -170,24 +167,6 @@ def test_payouts_never_exceed_the_deducted_money_and_held_money_is_reminded(
     assert data["order_id"] == deduct and data["held"] == "2000.00" and data["amount_deducted"] == "6000.00"
     (deduction,) = hub.court_a.get(f"/v1/cases/{case_id}/funds").json()["deductions"]
     assert deduction["order_id"] == deduct and deduction["reminded_at"] is not None
-
-
-PG_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    name = f"hub_pay_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_concurrent_payouts_never_pay_more_than_was_deducted(db_url: str, tmp_path: Path) -> None:
