@@ -38,34 +38,27 @@ pairs for training and measuring identity linkage.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import gc
 import itertools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-from schemas.agencies import MAX_PERIOD_DAYS, REGISTER_ACTION, AssetKind
 from schemas.identifiers import IdType, org_code_check, resident_id_check, uscc_check
 from schemas.models import Party
 
 from . import hard_cases as hc
+from .population_assets import AssetDrawer
+from .population_entities import AS_OF, Company, Person, draw
 from .population_tables import (
-    BANK_NAMES,
-    BANK_PREFIX,
-    BRANDS,
     CAPITALS,
     COMMON_GIVEN,
     COMMON_GIVEN_CUM,
-    COURTS,
     GIVEN_CHARS,
     INDUSTRIES,
     MINORITY_FATHER,
     MINORITY_GIVEN,
-    MORTGAGEES,
-    PLATE_LETTERS,
     REGION_CUM,
     REGIONS,
     ROADS,
@@ -75,13 +68,10 @@ from .population_tables import (
     SURNAMES,
     URUMQI,
     USCC_BODY,
-    VIN_CHARS,
-    VIN_VALUE,
-    VIN_WEIGHTS,
     ZIHAO,
     Region,
 )
-from .records import Control, Holding, Household, Owner
+from .records import Holding, Household, Owner
 
 __all__ = [
     "AS_OF",
@@ -95,9 +85,6 @@ __all__ = [
     "pick_people",
 ]
 
-CST = dt.timezone(dt.timedelta(hours=8))
-# Fixed "now" of the generated data, so that the same seed gives the same controls every day.
-AS_OF = dt.datetime(2026, 11, 1, 9, 0, tzinfo=CST)
 DEFAULT_BANKS = ("icbc", "ccb", "boc")
 LEGACY_ID_REGISTRIES = frozenset({"police", "real_estate", "land"})
 
@@ -120,36 +107,6 @@ _SPECIAL_NAME_FORM_RATE = 0.3  # records of names with a separator or 〇 writte
 UNCHECKED_REASON = "issued before 2016 with a check character that GB 32100 does not give"
 _BRANCH_RATE = 0.08
 _MINORITY_RATE = 0.01
-_CONTROL_RATE = 0.05
-_WAITING_RATE = 0.25
-_SECURITIES_PERSON_RATE = 0.16  # people 18 and over with a securities account
-_SECURITIES_COMPANY_RATE = 0.05
-_BOARDS = ("600", "601", "603", "605", "000", "001", "002", "003", "300", "301", "688")
-_SECURITY_SUFFIXES = ("科技", "股份", "电子", "医药", "能源", "传媒", "实业", "控股", "材料", "智能")
-
-
-@dataclass(slots=True)
-class Person:
-    key: str
-    name: str
-    resident_id: str
-    birth_date: dt.date
-    region: Region
-    address: str
-
-
-@dataclass(slots=True)
-class Company:
-    key: str
-    name: str
-    uscc: str
-    region: Region
-    address: str
-    registered_capital: Decimal
-    parent: str | None = None  # the head office's key when this is a branch (分公司)
-    shareholders: list[tuple[str, int]] = field(default_factory=list)  # (key, basis points)
-    business_reg_no: str | None = None  # registered before 2016: its old 15-digit number
-    check_override: str | None = None  # its issued credit code fails the check character: why
 
 
 @dataclass
@@ -186,24 +143,7 @@ def _name_kind(name: str) -> str:
     return "ling_form" if "〇" in name else "name_form"
 
 
-def _draw(rng: random.Random, cum_weights: Sequence[int]) -> int:
-    """Index drawn by cumulative weights (``random.choices`` costs several times more per draw)."""
-    return bisect.bisect(cum_weights, rng.random() * cum_weights[-1])
-
-
-def _money(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
-
-
-def _luhn(digits: str) -> str:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = int(c) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return str((10 - total % 10) % 10)
-
-
-class _Generator:
+class _Generator(AssetDrawer):
     """Draws everything from one ``random.Random`` in a fixed order (hence deterministic)."""
 
     def __init__(self, seed: int, bank_codes: Sequence[str]) -> None:
@@ -256,7 +196,7 @@ class _Generator:
         rng = self.rng
         u = rng.random()
         if u < 0.35:
-            return COMMON_GIVEN[_draw(rng, COMMON_GIVEN_CUM)]
+            return COMMON_GIVEN[draw(rng, COMMON_GIVEN_CUM)]
         if u < 0.55:
             return rng.choice(GIVEN_CHARS)
         return rng.choice(GIVEN_CHARS) + rng.choice(GIVEN_CHARS)
@@ -285,7 +225,7 @@ class _Generator:
         out: list[Company] = []
         names: set[str] = set()
         for i in range(n):
-            region = REGIONS[_draw(rng, REGION_CUM)]
+            region = REGIONS[draw(rng, REGION_CUM)]
             heads = [c for c in out[-50:] if c.parent is None]
             if heads and rng.random() < _BRANCH_RATE:
                 parent = rng.choice(heads)
@@ -313,7 +253,7 @@ class _Generator:
         city = region.city.removesuffix("市")
         trade = rng.choice(ZIHAO) + rng.choice(ZIHAO)
         industry = rng.choice(INDUSTRIES)
-        suffix = SUFFIXES[_draw(rng, SUFFIX_CUM)]
+        suffix = SUFFIXES[draw(rng, SUFFIX_CUM)]
         u = rng.random()
         if u < 0.25:
             return f"{trade}{industry}（{city}）{suffix}"
@@ -337,7 +277,7 @@ class _Generator:
 
     def _shareholders(self, people: list[Person], companies: list[Company]) -> list[tuple[str, int]]:
         rng = self.rng
-        k = 1 + _draw(rng, (35, 70, 90, 100))
+        k = 1 + draw(rng, (35, 70, 90, 100))
         cuts = sorted(rng.sample(range(1, 100), k - 1))
         shares = [(b - a) * 100 for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
         holders: list[tuple[str, int]] = []
@@ -420,249 +360,6 @@ class _Generator:
         elif t7 <= u < t8 and c.business_reg_no is not None:
             id_type, number, anomaly = IdType.business_reg_no, c.business_reg_no, "business_reg_no"
         return Owner(name, id_type if number is not None else None, number), anomaly
-
-    # ------------------------------------------------------------ assets
-
-    def person_assets(self, p: Person) -> None:
-        rng = self.rng
-        police_owner, anomaly = self._person_owner(p, "police")
-        self.households.append(Household(police_owner, p.key, anomaly))
-        for _ in range(_draw(rng, (20, 60, 88, 100))):
-            self._deposit(p, rng.lognormvariate(9.5, 1.6))
-        for _ in range(_draw(rng, (55, 92, 100))):
-            self._real_estate(p)
-        if rng.random() < 0.07:
-            self._land(p)
-        for _ in range(_draw(rng, (62, 94, 100))):
-            self._vehicle(p, police_owner, anomaly)
-
-    def company_assets(self, c: Company, by_key: dict[str, Person | Company]) -> None:
-        rng = self.rng
-        for _ in range(rng.randint(1, 3)):
-            self._deposit(c, rng.lognormvariate(12.5, 1.8))
-        if rng.random() < 0.15:
-            self._real_estate(c)
-        if rng.random() < 0.2:
-            self._land(c)
-        for key, bp in c.shareholders:
-            subscribed = (c.registered_capital * bp / 10000).quantize(Decimal("0.01"))
-            self._add(
-                "commerce",
-                "equity",
-                c.uscc,
-                subscribed,
-                by_key[key],
-                {
-                    "company_name": c.name,
-                    "company_id": c.uscc,
-                    "share_ratio": f"{bp / 100:.2f}%",
-                    "subscribed_capital": subscribed,
-                },
-            )
-
-    def _add(
-        self,
-        registry: str,
-        kind: str,
-        ref: str,
-        value: Decimal,
-        who: Person | Company,
-        details: dict[str, object],
-        recorded: tuple[Owner, str | None] | None = None,
-    ) -> None:
-        if recorded is None:
-            recorded = (
-                self._person_owner(who, registry)
-                if isinstance(who, Person)
-                else self._company_owner(who, registry)
-            )
-        owner, anomaly = recorded
-        self.holdings.append(
-            Holding(registry, kind, ref, value, owner, details, self._controls(kind, value), who.key, anomaly)
-        )
-
-    def _controls(self, kind: str, value: Decimal) -> list[Control]:
-        rng = self.rng
-        if rng.random() >= _CONTROL_RATE:
-            return []
-        action = REGISTER_ACTION[AssetKind(kind)]
-        at = AS_OF - dt.timedelta(days=rng.randint(1, 300), seconds=rng.randrange(86400))
-        # a freeze always states an amount; on an empty account it waits for incoming funds
-        amount = _money(rng.randint(100, max(100, int(value * 100)))) if action == "freeze" else None
-        courts = rng.sample(COURTS, 2)
-        period = dt.timedelta(days=MAX_PERIOD_DAYS[AssetKind(kind)])
-        out = [Control(courts[0], action, amount, at, at + period, 0, "effective")]
-        if rng.random() < _WAITING_RATE:
-            out.append(
-                Control(
-                    courts[1], action, amount, at + dt.timedelta(days=rng.randint(1, 30)), None, 1, "waiting"
-                )
-            )
-        return out
-
-    def _deposit(self, who: Person | Company, yuan: float) -> None:
-        rng = self.rng
-        code = rng.choice(self.banks)
-        prefix = BANK_PREFIX.get(code, "6230" + f"{sum(map(ord, code)) % 100:02d}")
-        digits = f"{prefix}{rng.randrange(10000):04d}{next(self._serial):08d}"
-        balance = _money(0 if rng.random() < 0.1 else int(yuan * 100))
-        bank = BANK_NAMES.get(code, f"{code.upper()}银行")
-        self._add(
-            f"bank:{code}",
-            "deposit",
-            digits + _luhn(digits),
-            balance,
-            who,
-            {
-                "account_type": "活期储蓄" if isinstance(who, Person) else "单位基本存款账户",
-                "branch": f"{bank}{who.region.city}{who.region.district}支行",
-            },
-        )
-
-    def _real_estate(self, who: Person | Company) -> None:
-        rng = self.rng
-        r = who.region
-        area = _money(rng.randint(4500, 18000))
-        value = (area * rng.randint(8000, 35000)).quantize(Decimal("0.01"))
-        mortgages = []
-        if rng.random() < 0.3:
-            mortgages.append(
-                {
-                    "mortgagee": rng.choice(MORTGAGEES),
-                    "amount": _money(int(value * 60)),
-                    "registered_on": dt.date(rng.randint(2016, 2025), rng.randint(1, 12), 1),
-                }
-            )
-        ref = f"{r.abbr}({rng.randint(2016, 2025)}){r.city}不动产权第{next(self._serial) % 10**7:07d}号"
-        self._add(
-            "real_estate",
-            "real_estate",
-            ref,
-            value,
-            who,
-            {
-                "address": f"{r.city}{r.district}{self._street()}{rng.randint(101, 3204)}室",
-                "area_m2": area,
-                "usage": "住宅" if isinstance(who, Person) else rng.choice(("商业", "办公", "工业")),
-                "mortgages": mortgages,
-            },
-        )
-
-    def _land(self, who: Person | Company) -> None:
-        rng = self.rng
-        r = who.region
-        area = _money(rng.randint(10000, 2000000))
-        ref = (
-            f"{r.code}{rng.randint(1, 20):03d}{rng.randint(1, 30):03d}{rng.choice(('GB', 'JC'))}"
-            f"{next(self._serial) % 10**5:05d}"
-        )
-        self._add(
-            "land",
-            "land_use_right",
-            ref,
-            (area * rng.randint(300, 3000)).quantize(Decimal("0.01")),
-            who,
-            {
-                "location": f"{r.city}{r.district}{rng.choice(ROADS)}以南",
-                "area_m2": area,
-                "usage": "宅基地" if isinstance(who, Person) else rng.choice(("工业用地", "商服用地")),
-                "term_ends": dt.date(rng.randint(2040, 2076), rng.randint(1, 12), 1),
-            },
-        )
-
-    def _vehicle(self, p: Person, owner: Owner, anomaly: str | None) -> None:
-        rng = self.rng
-        while True:
-            tail = (
-                f"D{rng.randrange(10**5):05d}"
-                if rng.random() < 0.1
-                else "".join(
-                    rng.choice(PLATE_LETTERS) if i < 2 and rng.random() < 0.3 else str(rng.randrange(10))
-                    for i in range(5)
-                )
-            )
-            plate = f"{p.region.abbr}{p.region.plate}{tail}"
-            if plate not in self._plates:
-                self._plates.add(plate)
-                break
-        brand = rng.choice(list(BRANDS))
-        registered = dt.date(rng.randint(2010, 2025), rng.randint(1, 12), rng.randint(1, 28))
-        new_price = rng.randint(80000, 400000)
-        value = _money(int(new_price * 100 * 0.88 ** (AS_OF.year - registered.year)))
-        self._add(
-            "police",
-            "vehicle",
-            plate,
-            value,
-            p,
-            {
-                "brand_model": brand,
-                "vin": self._vin(BRANDS[brand], registered.year),
-                "registered_on": registered,
-            },
-            recorded=(owner, anomaly),
-        )  # police hold one record of a person: household and vehicles agree
-
-    def securities_accounts(self, people: Sequence[Person], companies: Sequence[Company]) -> None:
-        """Securities accounts, drawn from a random stream of their own (the other records stay as
-        they were drawn without them)."""
-        main, self.rng = self.rng, random.Random(f"{self.seed}:securities")
-        try:
-            for p in people:
-                if AS_OF.year - p.birth_date.year >= 18 and self.rng.random() < _SECURITIES_PERSON_RATE:
-                    self._securities(p)
-            for c in companies:
-                if c.parent is None and self.rng.random() < _SECURITIES_COMPANY_RATE:
-                    self._securities(c)
-        finally:
-            self.rng = main
-
-    def _securities(self, who: Person | Company) -> None:
-        rng = self.rng
-        positions: list[dict[str, object]] = []
-        codes: set[str] = set()
-        for _ in range(_draw(rng, (12, 40, 65, 82, 92, 100))):  # 0-5 positions; some accounts are empty
-            code = f"{rng.choice(_BOARDS)}{rng.randrange(1000):03d}"
-            if code in codes:
-                continue
-            codes.add(code)
-            quantity = rng.randint(1, 50) * 100  # A-shares trade in lots of 100
-            price = Decimal(str(round(rng.lognormvariate(2.7, 0.8), 2))).max(Decimal("1.00"))
-            positions.append(
-                {
-                    "code": code,
-                    "name": f"{rng.choice(ZIHAO)}{rng.choice(ZIHAO)}{rng.choice(_SECURITY_SUFFIXES)}",
-                    "quantity": quantity,
-                    "market_value": (price * quantity).quantize(Decimal("0.01")),
-                }
-            )
-        total = sum((v for p in positions if isinstance(v := p["market_value"], Decimal)), Decimal("0.00"))
-        adult = who.birth_date.year + 18 if isinstance(who, Person) else 2000
-        opened = dt.date(
-            rng.randint(min(max(2000, adult), 2025), 2025), rng.randint(1, 12), rng.randint(1, 28)
-        )
-        self._add(
-            "securities",
-            "securities",
-            f"18{next(self._serial):010d}",
-            total,
-            who,
-            {
-                "account_type": "人民币普通股票账户" if isinstance(who, Person) else "机构证券账户",
-                "opened_on": opened,
-                "holdings": positions,
-            },
-        )
-
-    def _vin(self, wmi: str, year: int) -> str:
-        rng = self.rng
-        body = wmi + "".join(rng.choices(VIN_CHARS[:-3], k=5))  # VDS
-        tail = (
-            VIN_CHARS[10 + (year - 2010) % 20] + rng.choice("123456789") + f"{next(self._serial) % 10**6:06d}"
-        )
-        vin = body + "0" + tail
-        check = sum(VIN_VALUE[c] * w for c, w in zip(vin, VIN_WEIGHTS, strict=True)) % 11
-        return body + ("X" if check == 10 else str(check)) + tail
 
 
 def generate(seed: int, scale: int, *, bank_codes: Sequence[str] = DEFAULT_BANKS) -> Population:
