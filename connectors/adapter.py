@@ -15,11 +15,12 @@ out, and the registry then refuses the call with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from hub.errors import (
     RegistryUnavailable,
     TransientRegistryError,
 )
+from hub.masking import mask_text
 from schemas.models import AgencyRequest, AssetRecord, ControlCommand, ControlOutcome, PartyRecord
 
 __all__ = [
@@ -153,6 +155,16 @@ class AgencyAdapter(ABC):
         first outcome and changes nothing.
         """
         raise NotImplementedError(f"{self.agency} does not execute control orders")
+
+    @contextlib.contextmanager
+    def reading_reply(self) -> Iterator[None]:
+        """Read a success reply inside this block: a reply that does not have the registry's shape
+        (ValueError, KeyError, TypeError, ArithmeticError) becomes PermanentRegistryError, with the
+        reason masked (a reply may hold personal data) and cut to 300 characters."""
+        try:
+            yield
+        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+            raise PermanentRegistryError(self.agency, f"unparseable reply: {mask_text(str(e))[:300]}") from e
 
     def error_message(self, response: httpx.Response) -> str:
         """Extract the registry's error text from its own error format (override per agency)."""

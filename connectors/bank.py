@@ -15,26 +15,17 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
     DepositAsset,
-    ExistingControl,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import (
-    REGISTERING,
-    ReplyFields,
-    check_echo,
-    control_id_of,
-    outcome_from_reply,
-    unparseable,
-)
+from .control_wire import REGISTERING, ReplyFields, control_id_of, send_control
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["BankAdapter"]
 
@@ -63,6 +54,18 @@ _REPLY = ReplyFields(
 )
 
 
+_CONTROLS = ControlFields(
+    control_id="holdId",
+    court="court",
+    action="holdType",
+    status="state",
+    registered_at="placedAt",
+    expires_at="expiresAt",
+    position="queue",
+    amount="amount",
+)
+
+
 class BankAdapter(AgencyAdapter):
     def __init__(self, code: str, base_url: str, credential: str) -> None:
         super().__init__(base_url, credential)
@@ -79,19 +82,7 @@ class BankAdapter(AgencyAdapter):
             id_type=_ID_TYPES.get(h.get("docType"), h.get("docType")),
             id_number=h.get("docNumber"),
         )
-        controls = [
-            ExistingControl(
-                control_id=x.get("holdId"),
-                court=x["court"],
-                action=x["holdType"],
-                amount=x.get("amount"),
-                registered_at=x.get("placedAt"),
-                expires_at=x.get("expiresAt"),
-                position=x.get("queue"),
-                status=x["state"],
-            )
-            for x in a.get("holds", [])
-        ]
+        controls = existing_controls(a.get("holds"), _CONTROLS)
         return DepositAsset(
             agency=self.agency,
             ref=a["accountNo"],
@@ -121,16 +112,12 @@ class BankAdapter(AgencyAdapter):
                 self.url("/fi/v1/deposit-inquiries"), json=body, headers=self.auth_headers()
             )
             self.classify_response(response)
-            try:
+            with self.reading_reply():
                 reply = response.json()
                 answer.records.extend(self._account(a) for a in reply["accounts"])
                 cursor = reply["next_cursor"]
                 if cursor in seen:
                     raise ValueError("next_cursor repeats: paging would never end")
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if cursor is None:
                 return answer
             seen.add(cursor)
@@ -151,14 +138,7 @@ class BankAdapter(AgencyAdapter):
         else:
             path = f"/fi/v1/freezes/{quote(control_id_of(self, command), safe='')}/{command.action}"
         headers = {**self.auth_headers(), "Idempotency-Key": command.order_id}
-        response = await client.post(self.url(path), json=body, headers=headers)
-        self.classify_response(response)
-        try:
-            r = response.json()
-            check_echo(command, r["idempotencyKey"])
-            return outcome_from_reply(self, command, r, _REPLY)
-        except (ValueError, KeyError, TypeError) as e:
-            raise unparseable(self, e) from e
+        return await send_control(self, client, command, path, _REPLY, json=body, headers=headers)
 
     def error_message(self, response: httpx.Response) -> str:
         try:

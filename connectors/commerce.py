@@ -18,26 +18,17 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
     EquityAsset,
-    ExistingControl,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import (
-    REGISTERING,
-    ReplyFields,
-    check_echo,
-    control_id_of,
-    outcome_from_reply,
-    unparseable,
-)
+from .control_wire import REGISTERING, ReplyFields, control_id_of, send_control
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["CommerceAdapter"]
 
@@ -54,25 +45,26 @@ def _wan(yuan: Decimal | None) -> str | None:
     return format(yuan.scaleb(-4), "f") if yuan is not None else None
 
 
+_CONTROLS = ControlFields(
+    control_id="freezeId",
+    court="court",
+    action="type",
+    status="state",
+    registered_at="regDate",
+    expires_at="expireDate",
+    position="seq",
+    amount="amountWan",
+    money=_yuan,
+)
+
+
 def _stake(s: dict[str, Any]) -> EquityAsset:
     owner = RegistryOwner(
         name=s["investorName"],
         id_type=_ID_TYPES.get(s.get("investorCertType"), s.get("investorCertType")),
         id_number=s.get("investorCertNo"),
     )
-    controls = [
-        ExistingControl(
-            control_id=f.get("freezeId"),
-            court=f["court"],
-            action=f["type"],
-            amount=_yuan(f.get("amountWan")),
-            registered_at=f.get("regDate"),
-            expires_at=f.get("expireDate"),
-            position=f.get("seq"),
-            status=f["state"],
-        )
-        for f in s.get("frozen", [])
-    ]
+    controls = existing_controls(s.get("frozen"), _CONTROLS)
     return EquityAsset(
         agency="commerce",
         ref=s["uniscId"],
@@ -106,6 +98,14 @@ _REPLY = ReplyFields(
 )
 
 
+def _result(reply: Any) -> dict[str, Any]:
+    """The ``result`` of a success reply; ``ValueError`` for a reply whose ``success`` is not true."""
+    if reply.get("success") is not True:
+        raise ValueError(f"{reply.get('errorCode')}: {reply.get('errorMessage')}")
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
 class CommerceAdapter(AgencyAdapter):
     agency = "commerce"
 
@@ -129,14 +129,10 @@ class CommerceAdapter(AgencyAdapter):
                 self.url("/open/v1/equity/query"), json=body, headers=self.auth_headers()
             )
             self.classify_response(response)
-            try:
-                result = response.json()["result"]
+            with self.reading_reply():
+                result = _result(response.json())
                 answer.records.extend(_stake(s) for s in result["list"])
                 done = not result["list"] or page * int(result["pageSize"]) >= int(result["total"])
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if done:
                 return answer
             page += 1
@@ -158,17 +154,7 @@ class CommerceAdapter(AgencyAdapter):
             path = "/open/v1/equity/freezes"
         else:
             path = f"/open/v1/equity/freezes/{quote(control_id_of(self, command), safe='')}/{command.action}"
-        response = await client.post(self.url(path), json=body, headers=self.auth_headers())
-        self.classify_response(response)
-        try:
-            reply = response.json()
-            if reply.get("success") is not True:
-                raise ValueError(f"{reply.get('errorCode')}: {reply.get('errorMessage')}")
-            r = reply["result"]
-            check_echo(command, r["bizSeq"])
-            return outcome_from_reply(self, command, r, _REPLY)
-        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
-            raise unparseable(self, e) from e
+        return await send_control(self, client, command, path, _REPLY, json=body, unwrap=_result)
 
     def error_message(self, response: httpx.Response) -> str:
         try:

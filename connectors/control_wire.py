@@ -1,11 +1,14 @@
-"""What every adapter's ``execute_control`` shares: the outcome envelope and the refusals of a
-command that cannot be sent. Each adapter maps its own registry's request and reply shapes."""
+"""What every adapter's ``execute_control`` shares: sending the command and reading the reply
+(:func:`send_control`), the outcome envelope and the refusals of a command that cannot be sent.
+Each adapter declares its own registry's request body, path and reply shape (:class:`ReplyFields`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from hub.errors import PermanentRegistryError
 from hub.masking import mask_text
@@ -20,6 +23,7 @@ __all__ = [
     "control_id_of",
     "outcome",
     "outcome_from_reply",
+    "send_control",
     "unparseable",
 ]
 
@@ -115,3 +119,43 @@ def outcome_from_reply(
         ],
         decided_at=reply[f.decided_at],
     )
+
+
+async def send_control(
+    adapter: AgencyAdapter,
+    client: httpx.AsyncClient,
+    command: ControlCommand,
+    path: str,
+    reply_fields: ReplyFields,
+    *,
+    method: str = "POST",
+    json: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    unwrap: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> ControlOutcome:
+    """Send one control command to the registry and map its reply.
+
+    ``json`` or ``data`` (form-encoded) is the request body; ``headers`` default to the adapter's
+    ``auth_headers()``. ``unwrap`` takes the parsed JSON reply to the mapping that holds the
+    outcome (checking the registry's success flag, raising ValueError with the registry's error
+    otherwise). The reply must echo the order id under ``reply_fields.order_id``.
+
+    Raises what ``classify_response`` raises for an HTTP failure, and PermanentRegistryError for a
+    reply that does not parse or is for another order.
+    """
+    response = await client.request(
+        method,
+        adapter.url(path),
+        json=json,
+        data=data,
+        headers=dict(headers) if headers is not None else adapter.auth_headers(),
+    )
+    adapter.classify_response(response)
+    try:
+        reply = response.json()
+        r = unwrap(reply) if unwrap is not None else reply
+        check_echo(command, r[reply_fields.order_id])
+        return outcome_from_reply(adapter, command, r, reply_fields)
+    except (ValueError, KeyError, TypeError, ArithmeticError) as e:
+        raise unparseable(adapter, e) from e

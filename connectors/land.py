@@ -15,26 +15,17 @@ from typing import Any
 
 import httpx
 
-from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
-    ExistingControl,
     LandUseRightAsset,
     RegistryOwner,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import (
-    REGISTERING,
-    ReplyFields,
-    check_echo,
-    control_id_of,
-    outcome_from_reply,
-    unparseable,
-)
+from .control_wire import REGISTERING, ReplyFields, control_id_of, send_control
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["LandAdapter"]
 
@@ -54,22 +45,22 @@ _OUTCOMES = {
 }
 
 
+_CONTROLS = ControlFields(
+    control_id="xzid",
+    court="fy",
+    action="lx",
+    status="zt",
+    registered_at="djsj",
+    expires_at="jssj",
+    position="sx",
+)
+
+
 def _right(r: dict[str, Any]) -> LandUseRightAsset:
     owner = RegistryOwner(
         name=r["qlrmc"], id_type=_ID_TYPES.get(r.get("zjzl"), r.get("zjzl")), id_number=r.get("zjhm")
     )
-    controls = [
-        ExistingControl(
-            control_id=x.get("xzid"),
-            court=x["fy"],
-            action=x["lx"],
-            registered_at=x.get("djsj"),
-            expires_at=x.get("jssj"),
-            position=x.get("sx"),
-            status=x["zt"],
-        )
-        for x in r.get("xzxx", [])
-    ]
+    controls = existing_controls(r.get("xzxx"), _CONTROLS)
     return LandUseRightAsset(
         agency="land",
         ref=r["zddm"],
@@ -81,6 +72,13 @@ def _right(r: dict[str, Any]) -> LandUseRightAsset:
         usage=r.get("yt"),
         term_ends=r.get("zzrq"),
     )
+
+
+def _ok(body: dict[str, Any]) -> dict[str, Any]:
+    """The reply itself when ``result`` is OK (errors may come with HTTP 200)."""
+    if body["result"] != "OK":
+        raise ValueError(f"{body.get('errCode')}: {body.get('errMsg')}")
+    return body
 
 
 # where this registry's control reply keeps each part of the outcome
@@ -116,17 +114,11 @@ class LandAdapter(AgencyAdapter):
             form = {"qlrmc": request.subject.name, "zjhm": ids, "start": start, "count": COUNT}
             response = await client.post(self.url("/landreg/query"), data=form, headers=self.auth_headers())
             self.classify_response(response)
-            try:
-                body = response.json()
-                if body["result"] != "OK":
-                    raise ValueError(f"{body.get('errCode')}: {body.get('errMsg')}")
+            with self.reading_reply():
+                body = _ok(response.json())
                 answer.records.extend(_right(r) for r in body["records"])
                 start += len(body["records"])
                 done = not body["records"] or start >= int(body["total"])
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if done:
                 return answer
 
@@ -151,16 +143,7 @@ class LandAdapter(AgencyAdapter):
             form["czlx"] = _CHANGE_CODES[command.action]
             path = "/landreg/seizure/change"
         form = {k: v for k, v in form.items() if v is not None}
-        response = await client.post(self.url(path), data=form, headers=self.auth_headers())
-        self.classify_response(response)
-        try:
-            r = response.json()
-            if r["result"] != "OK":
-                raise ValueError(f"{r.get('errCode')}: {r.get('errMsg')}")
-            check_echo(command, r["ywh"])
-            return outcome_from_reply(self, command, r, _REPLY)
-        except (ValueError, KeyError, TypeError) as e:
-            raise unparseable(self, e) from e
+        return await send_control(self, client, command, path, _REPLY, data=form, unwrap=_ok)
 
     def error_message(self, response: httpx.Response) -> str:
         try:

@@ -18,27 +18,18 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
-    ExistingControl,
     PartyRecord,
     RegistryOwner,
     VehicleAsset,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import (
-    REGISTERING,
-    ReplyFields,
-    check_echo,
-    control_id_of,
-    outcome_from_reply,
-    unparseable,
-)
+from .control_wire import REGISTERING, ReplyFields, control_id_of, send_control
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["PoliceAdapter"]
 
@@ -68,20 +59,20 @@ def _owner(person: dict[str, Any]) -> RegistryOwner:
     )
 
 
+_CONTROLS = ControlFields(
+    control_id="cfid",
+    court="cfjg",
+    action="cflx",
+    status="zt",
+    registered_at="djsj",
+    expires_at="jzsj",
+    position="sx",
+    amount="je",
+)
+
+
 def _vehicle(v: dict[str, Any], owner: RegistryOwner) -> VehicleAsset:
-    controls = [
-        ExistingControl(
-            control_id=c.get("cfid"),
-            court=c["cfjg"],
-            action=c["cflx"],
-            amount=c.get("je"),
-            status=c["zt"],
-            position=c.get("sx"),
-            registered_at=c.get("djsj"),
-            expires_at=c.get("jzsj"),
-        )
-        for c in v.get("cfxx", [])
-    ]
+    controls = existing_controls(v.get("cfxx"), _CONTROLS)
     return VehicleAsset(
         agency="police",
         ref=v["hphm"],
@@ -113,6 +104,14 @@ _REPLY = ReplyFields(
 )
 
 
+def _data(reply: Any) -> dict[str, Any]:
+    """The ``data`` of a success reply; ``ValueError`` for a reply whose ``code`` is not 0."""
+    if reply["code"] != 0:
+        raise ValueError(f"code {reply['code']}: {reply.get('msg')}")
+    data: dict[str, Any] = reply["data"]
+    return data
+
+
 class PoliceAdapter(AgencyAdapter):
     agency = "police"
 
@@ -131,11 +130,9 @@ class PoliceAdapter(AgencyAdapter):
                 headers=self.auth_headers(),
             )
             self.classify_response(response)
-            try:
+            with self.reading_reply():
                 body = response.json()
-                if body["code"] != 0:
-                    raise ValueError(f"code {body['code']}: {body.get('msg')}")
-                data = body["data"]
+                data = _data(body)
                 for person in data["persons"]:
                     owner = _owner(person)
                     if person.get("hjdz"):
@@ -144,10 +141,6 @@ class PoliceAdapter(AgencyAdapter):
                         )
                     answer.records.extend(_vehicle(v, owner) for v in person.get("vehicles", []))
                 done = not data["persons"] or page * int(data["rows"]) >= int(data["total"])
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if done:
                 return answer
             page += 1
@@ -168,17 +161,7 @@ class PoliceAdapter(AgencyAdapter):
         else:
             body["hphm"] = command.asset_ref
             path = f"/api/v2/seizures/{quote(control_id_of(self, command), safe='')}/{command.action}"
-        response = await client.post(self.url(path), json=body, headers=self.auth_headers())
-        self.classify_response(response)
-        try:
-            reply = response.json()
-            if reply["code"] != 0:
-                raise ValueError(f"code {reply['code']}: {reply.get('msg')}")
-            d = reply["data"]
-            check_echo(command, d["qqdh"])
-            return outcome_from_reply(self, command, d, _REPLY)
-        except (ValueError, KeyError, TypeError) as e:
-            raise unparseable(self, e) from e
+        return await send_control(self, client, command, path, _REPLY, json=body, unwrap=_data)
 
     def error_message(self, response: httpx.Response) -> str:
         try:

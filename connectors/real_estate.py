@@ -19,13 +19,10 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
-    ExistingControl,
     RealEstateAsset,
     RegistryOwner,
 )
@@ -40,6 +37,7 @@ from .control_wire import (
     outcome_from_reply,
     unparseable,
 )
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["RealEstateAdapter"]
 
@@ -64,23 +62,23 @@ _RESULTS = {
 _REFUSED = "https://bdc.example.gov.cn/problems/restriction-refused"
 
 
+_CONTROLS = ControlFields(
+    control_id="restrictionId",
+    court="court",
+    action="kind",
+    status="status",
+    registered_at="registeredAt",
+    expires_at="expiresAt",
+    position="queuePosition",
+)
+
+
 def _right(item: dict[str, Any]) -> RealEstateAsset:
     o = item["owner"]
     owner = RegistryOwner(
         name=o["name"], id_type=_ID_TYPES.get(o.get("idType"), o.get("idType")), id_number=o.get("idNo")
     )
-    controls = [
-        ExistingControl(
-            control_id=r.get("restrictionId"),
-            court=r["court"],
-            action=r["kind"],
-            registered_at=r.get("registeredAt"),
-            expires_at=r.get("expiresAt"),
-            position=r.get("queuePosition"),
-            status=r["status"],
-        )
-        for r in item.get("restrictions", [])
-    ]
+    controls = existing_controls(item.get("restrictions"), _CONTROLS)
     return RealEstateAsset(
         agency="real_estate",
         ref=item["certificateNo"],
@@ -140,15 +138,11 @@ class RealEstateAdapter(AgencyAdapter):
                 headers=self.auth_headers(),
             )
             self.classify_response(response)
-            try:
+            with self.reading_reply():
                 body = response.json()
                 answer.records.extend(_right(item) for item in body["items"])
                 offset += len(body["items"])
                 done = not body["items"] or offset >= int(body["total"])
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if done:
                 return answer
 

@@ -19,19 +19,18 @@ from urllib.parse import quote
 import httpx
 
 from hub.errors import PermanentRegistryError
-from hub.masking import mask_text
 from schemas.models import (
     AgencyRequest,
     ControlCommand,
     ControlOutcome,
-    ExistingControl,
     RegistryOwner,
     SecuritiesAsset,
     SecurityPosition,
 )
 
 from .adapter import AgencyAdapter, InquiryAnswer
-from .control_wire import REGISTERING, ReplyFields, check_echo, control_id_of, outcome_from_reply, unparseable
+from .control_wire import REGISTERING, ReplyFields, control_id_of, send_control
+from .record_fields import ControlFields, existing_controls
 
 __all__ = ["SecuritiesAdapter"]
 
@@ -76,6 +75,18 @@ _REPLY = ReplyFields(
 )
 
 
+_CONTROLS = ControlFields(
+    control_id="freezeNo",
+    court="court",
+    action="measure",
+    status="state",
+    registered_at="regTime",
+    expires_at="endTime",
+    position="queueNo",
+    amount="frozenValue",
+)
+
+
 def _account(a: dict[str, Any]) -> SecuritiesAsset:
     holder = a["holder"]
     owner = RegistryOwner(
@@ -83,19 +94,7 @@ def _account(a: dict[str, Any]) -> SecuritiesAsset:
         id_type=_ID_TYPES.get(holder.get("certType"), holder.get("certType")),
         id_number=holder.get("certNo"),
     )
-    controls = [
-        ExistingControl(
-            control_id=f.get("freezeNo"),
-            court=f["court"],
-            action=f["measure"],
-            amount=f.get("frozenValue"),
-            registered_at=f.get("regTime"),
-            expires_at=f.get("endTime"),
-            position=f.get("queueNo"),
-            status=f["state"],
-        )
-        for f in a.get("freezes") or []
-    ]
+    controls = existing_controls(a.get("freezes"), _CONTROLS)
     return SecuritiesAsset(
         agency="securities",
         ref=a["acctNo"],
@@ -140,17 +139,13 @@ class SecuritiesAdapter(AgencyAdapter):
                 self.url("/csdc/v3/accounts"), params=params, headers=self.auth_headers()
             )
             self.classify_response(response)
-            try:
+            with self.reading_reply():
                 data = _data(response.json())
                 answer.records.extend(_account(a) for a in data["accounts"])
                 last = data.get("lastAcctNo")
                 more = bool(data["hasMore"]) and bool(data["accounts"])
                 if more and (not isinstance(last, str) or (after is not None and last <= after)):
                     raise ValueError(f"hasMore without a later lastAcctNo ({last!r} after {after!r})")
-            except (ValueError, KeyError, TypeError) as e:
-                raise PermanentRegistryError(
-                    self.agency, f"unparseable reply: {mask_text(str(e))[:300]}"
-                ) from e
             if not more:
                 return answer
             after = last
@@ -171,20 +166,14 @@ class SecuritiesAdapter(AgencyAdapter):
                 "approver": command.approved_by,
             }
             path = f"/csdc/v3/judicial-freezes/{quote(command.order_id, safe='')}"
-            response = await client.put(self.url(path), json=body, headers=self.auth_headers())
+            method = "PUT"
         elif command.action in _OPERATIONS:
             body = {**common, "requestNo": command.order_id, "operation": _OPERATIONS[command.action]}
             path = f"/csdc/v3/judicial-freezes/{quote(control_id_of(self, command), safe='')}"
-            response = await client.patch(self.url(path), json=body, headers=self.auth_headers())
+            method = "PATCH"
         else:
             raise PermanentRegistryError(self.agency, f"the depository does not {command.action} securities")
-        self.classify_response(response)
-        try:
-            r = _data(response.json())
-            check_echo(command, r["requestNo"])
-            return outcome_from_reply(self, command, r, _REPLY)
-        except (ValueError, KeyError, TypeError, ArithmeticError) as e:
-            raise unparseable(self, e) from e
+        return await send_control(self, client, command, path, _REPLY, method=method, json=body, unwrap=_data)
 
     def error_message(self, response: httpx.Response) -> str:
         try:
