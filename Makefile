@@ -32,6 +32,7 @@ integration: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hub asyncapi --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy schemas connectors streams gateway registries hub

@@ -48,6 +48,7 @@ from .adapter import AgencyAdapter
 from .circuit import CircuitBreaker, CircuitOpenError, CircuitState
 from .messages import retriable, split_response
 from .retry import RetryPolicy, is_transient
+from .signed_transport import collecting_seals
 
 __all__ = ["METRICS_REGISTRY", "AgencyStats", "ConnectorRunner", "OffsetTracker", "split_response"]
 
@@ -354,13 +355,18 @@ class ConnectorRunner:
         started = time.perf_counter()
         attempts = 0
 
+        seals: list[dict[str, str]] = []  # the registry's signed replies (connectors/signed_transport.py)
+
         async def call() -> Any:
             nonlocal attempts
             attempts += 1
             if attempts > 1:
                 self.stats.retried += 1
                 RETRIES.labels(self.agency).inc()
-            return await self.adapter.inquire(self.client, request)
+            with collecting_seals() as sealed:
+                answer = await self.adapter.inquire(self.client, request)
+            seals[:] = sealed  # of the attempt that answered
+            return answer
 
         status: str
         detail: str | None = None
@@ -413,6 +419,7 @@ class ConnectorRunner:
             latency_ms=round(elapsed, 1),
             responded_at=self.clock.now(),
             idempotency_key=f"{request.idempotency_key}/response",
+            seals=seals if answer else [],
         )
         key = request.inquiry_id.encode()
         try:

@@ -17,22 +17,26 @@ from hub.kafka import make_producer
 from hub.settings import HubSettings
 
 from .controls import ControlRunner
-from .http_client import registry_client
 from .runtime import METRICS_REGISTRY, ConnectorRunner, circuit_for
+from .signed_transport import sealed_registry_client
+from .watch import CursorStore, FeedFollower
 
 __all__ = ["run_connectors"]
 
 log = logging.getLogger(__name__)
 
 
-def _health_app(runners: list[ConnectorRunner]) -> FastAPI:
+def _health_app(runners: list[ConnectorRunner], followers: list[FeedFollower] | None = None) -> FastAPI:
     app = FastAPI(title="hub connectors", docs_url=None, redoc_url=None)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         waiting = [r.agency for r in runners if not r.assigned.is_set()]
         ok = not waiting
-        return JSONResponse({"ok": ok, "waiting_for_partitions": waiting}, status_code=200 if ok else 503)
+        # a failing change feed is its registry's trouble (retried with backoff), not the connectors'
+        failing = [f.agency for f in followers or [] if f.failing]
+        body = {"ok": ok, "waiting_for_partitions": waiting, "change_feeds_failing": failing}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/stats")
     async def stats() -> dict[str, dict[str, object]]:
@@ -45,6 +49,12 @@ def _health_app(runners: list[ConnectorRunner]) -> FastAPI:
             else:
                 entry.update(r.snapshot())
         return out
+
+    @app.get("/watch")
+    async def watch_feeds() -> dict[str, dict[str, object]]:
+        """Per agency: its change feed's follower (``leading``, ``cursor``, ``published``,
+        ``dead_lettered``, ``errors``, ``last_error``)."""
+        return {f.agency: f.snapshot() for f in followers or []}
 
     @app.get("/in-flight")
     async def in_flight() -> dict[str, list[dict[str, object]]]:
@@ -71,7 +81,9 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
     timeout = httpx.Timeout(settings.connector_timeout_seconds)
     producer = make_producer(settings)
     await producer.start()
-    async with registry_client(limits=limits, timeout=timeout) as client:
+    # every call sealed and every answer verified when the hub has signing keys (hub/signing.py)
+    sealed = sealed_registry_client(settings, settings.agencies, limits=limits, timeout=timeout)
+    async with sealed as client:
         # one breaker per agency, shared by its inquiry and control runners (same registry)
         circuits = {a: circuit_for(a, settings) for a in agencies}
         runners = [
@@ -86,9 +98,17 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
             )
             for a in agencies
         ]
+        # the live new-asset watch: every registry's change feed into hub.watch.changes
+        cursors = CursorStore(settings.state_dir / "connectors" / "feeds.db")
+        followers = [
+            FeedFollower(
+                build_adapter(a, settings), settings, producer=producer, client=client, cursors=cursors
+            )
+            for a in agencies
+        ]
         server = uvicorn.Server(
             uvicorn.Config(
-                _health_app(runners),
+                _health_app(runners, followers),
                 host=settings.service_host,
                 port=settings.connectors_port,
                 log_level="warning",
@@ -96,6 +116,7 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
             )
         )
         tasks = [asyncio.create_task(r.run(), name=f"connector-{r.group_id}") for r in runners]
+        tasks += [asyncio.create_task(f.run(), name=f"change-feed-{f.agency}") for f in followers]
         tasks.append(asyncio.create_task(server.serve(), name="connectors-http"))
         log.info("connectors for %s started", ", ".join(agencies))
         try:

@@ -11,8 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from . import sqlite_driver
 
 __all__ = ["Database", "async_url", "metadata"]
 
@@ -155,7 +158,12 @@ def _answers_entry(result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
     for asset in result.get("assets", []):
         by_agency.setdefault(asset.get("agency", ""), []).append(asset)
     agencies = {
-        name: {"status": a.get("status"), "digest": _audit.digest(by_agency.get(name, []))}
+        name: {
+            "status": a.get("status"),
+            "digest": _audit.digest(by_agency.get(name, [])),
+            # the registry's electronic seals of its replies: key id, signed digest, signature
+            **({"seals": a["seals"]} if a.get("seals") else {}),
+        }
         for name, a in (result.get("agencies") or {}).items()
     }
     details = {
@@ -182,6 +190,15 @@ async def _audit_delivery(conn: AsyncConnection, event_id: str, delivered: bool,
     await _audit.record(conn, "webhook_delivery", event.case_id, event.court_id, "hub", details)
 
 
+def _json_text(value: Any) -> str:
+    """A JSON column's text (orjson: compact, Unicode kept); what orjson refuses (an integer past
+    64 bits, a key that is not a string) goes through the standard library as before."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -194,7 +211,13 @@ class Database:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {}
         if self.url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30}
+            path = sa.make_url(self.url).database
+            if path and path != ":memory:" and not path.startswith("file:"):
+                # calls on the event loop's thread unless they must wait for a lock (see
+                # gateway/sqlite_driver.py): the thread hand-offs were most of the gateway's CPU
+                kwargs["async_creator"] = sqlite_driver.async_creator(path, busy_timeout_s=30)
+            else:
+                kwargs["connect_args"] = {"timeout": 30}
             # connections kept for the concurrency the gateway has (long polls, its loops): beyond
             # the default 5 each checkout opened a new connection (and its aiosqlite thread) and
             # closed it again, a sixth of the gateway's CPU under load
@@ -207,9 +230,23 @@ class Database:
         self.webhooks: dict[str, str] = {}
         # hide_parameters: a failed statement's error (and its traceback in the log) would otherwise
         # carry the row it wrote: names and identity numbers of debtors
+        # JSON columns (results, requests, events) through orjson: a result is written per version
+        # and read per long-poll answer
+        kwargs.update(json_serializer=_json_text, json_deserializer=orjson.loads)
         self.engine: AsyncEngine = create_async_engine(self.url, hide_parameters=True, **kwargs)
         if self.url.startswith("sqlite"):
             sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        from .audit_batch import AuditAppender  # it imports this module's metadata
+
+        # audit entries of concurrent requests (reads of assets) appended in one transaction
+        self.audit_appender = AuditAppender(self.engine)
+
+    async def append_audit(
+        self, kind: str, case_id: str | None, court_id: str, actor: str, details: dict[str, Any]
+    ) -> None:
+        """Append one audit entry in a transaction of its own, shared with the entries of other
+        requests waiting at the same moment; returns once it is committed."""
+        await self.audit_appender.append(kind, case_id, court_id, actor, details)
 
     async def create_schema(self) -> None:
         """Migrate the database to the newest Alembic revision (``gateway/migrations``): new tables or
@@ -428,8 +465,9 @@ class Database:
                 )
                 changed.append(inquiry_id)
                 await feed.record_inquiry_settled(conn, result, self.webhooks.get(result["court_id"]))
-            for inquiry_id in changed:  # audited last: the chain's lock is the last one taken
-                await _audit.record(conn, "agency_answers", *_answers_entry(newest[inquiry_id]))
+            # audited last (the chain's lock is the last one taken), one append for the batch
+            entries = [("agency_answers", *_answers_entry(newest[i])) for i in changed]
+            await _audit.record_many(conn, entries)
         return changed
 
     # ------------------------------------------------------------ outbox
@@ -694,6 +732,21 @@ class Database:
             ).first()
 
     # ------------------------------------------------------------ dead letters
+    async def owners(self, kind: str, ids: list[str]) -> dict[str, Any]:
+        """Who owns the stored rows named by ``ids`` (``kind``: ``inquiry``, ``order`` or ``case``):
+        ``{id: row with court_id (and case_id, asset_id where the table has them)}``; one query
+        (gateway/producer_checks.py)."""
+        table, key = {"inquiry": (inquiries, "inquiry_id"), "order": (control_orders, "order_id")}.get(
+            kind, (cases, "case_id")
+        )
+        if not ids:
+            return {}
+        wanted = [c for c in ("court_id", "case_id", "asset_id") if c in table.c and c != key]
+        query = sa.select(table.c[key], *(table.c[c] for c in wanted))
+        query = query.where(table.c[key].in_(sorted(set(ids))))
+        async with self.engine.connect() as conn:
+            return {getattr(r, key): r for r in (await conn.execute(query)).all()}
+
     async def add_dead_letter(self, letter: dict[str, Any]) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -751,3 +804,9 @@ from . import leads as _leads  # noqa: E402,F401
 
 # 终本: the terminations and re-query schedule tables join ``metadata`` (gateway/termination.py)
 from . import termination as _termination  # noqa: E402,F401
+
+# first seizure and priority creditors: priority claims, transfer requests, disposals (gateway/transfers.py)
+from . import transfers as _transfers  # noqa: E402,F401
+
+# the live new-asset watch: watched cases and namesakes excluded (gateway/watch.py)
+from . import watch as _watch  # noqa: E402,F401

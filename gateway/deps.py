@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.i18n import Message
 from hub.settings import HubSettings
 
 from .db import Database
@@ -35,7 +36,9 @@ Db = Annotated[Database, Depends(_db)]
 Relay = Annotated[OutboxRelay, Depends(_relay)]
 
 _UNAUTHORIZED = HTTPException(
-    status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+    status.HTTP_401_UNAUTHORIZED,
+    Message("missing or invalid bearer token"),
+    headers={"WWW-Authenticate": "Bearer"},
 )
 
 

@@ -2,8 +2,8 @@
 and 422 answers that can always be written (an error echoing a lone surrogate could not be encoded,
 and the 422 turned into a 500).
 
-Every refusal keeps the API's error shape, ``{"detail": [{"loc", "msg", "type"}]}``, naming where
-the problem is.
+Every refusal keeps the API's error shape, problem details (``gateway.problems``) whose ``errors``
+name where the problem is.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.i18n import Message as I18nMessage
+from hub.i18n import negotiate
 
 __all__ = ["RequestGuard", "install", "printable"]
 
@@ -35,11 +35,6 @@ def printable(value: Any) -> Any:
     return value
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return JSONResponse(status_code=422, content={"detail": printable(jsonable_encoder(exc.errors()))})
-
-
 class RequestGuard:
     """Refuses a body above ``max_bytes`` with 413 (by its Content-Length before reading it, or while
     reading a body sent without one) and a body that is not UTF-8 with 422; passes the rest on."""
@@ -48,17 +43,40 @@ class RequestGuard:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _refuse(self, send: Send, status: int, loc: list[str], msg: str, type_: str) -> None:
-        body = json.dumps({"detail": [{"loc": loc, "msg": msg, "type": type_}]}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    async def _refuse(
+        self,
+        send: Send,
+        status: int,
+        loc: list[str],
+        msg: str,
+        type_: str,
+        accept_language: str | None = None,
+    ) -> None:
+        from .problems import PROBLEM_MEDIA_TYPE, problem_body
+
+        locale = negotiate(accept_language)
+        problem = problem_body(status, None, locale, [{"loc": loc, "msg": msg, "type": type_}])
+        body = json.dumps(problem, ensure_ascii=False).encode()
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-language", locale.encode()),
+        ]
         if status == 413:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _too_large(self, size: str) -> str:
-        return (
-            f"the request body ({size}) exceeds the limit of {self.max_bytes} bytes (HUB_MAX_REQUEST_BYTES)"
+    def _too_large(self, size: int | None) -> str:
+        if size is None:
+            return I18nMessage(
+                "the request body exceeds the limit of {limit} bytes (HUB_MAX_REQUEST_BYTES)",
+                limit=self.max_bytes,
+            )
+        return I18nMessage(
+            "the request body ({size} bytes) exceeds the limit of {limit} bytes (HUB_MAX_REQUEST_BYTES)",
+            size=size,
+            limit=self.max_bytes,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,16 +84,16 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        language = headers.get(b"accept-language", b"").decode("latin-1") or None
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await self._refuse(
-                    send, 400, ["header", "content-length"], "not a number of bytes", "invalid_header"
-                )
+                msg = "not a number of bytes"
+                await self._refuse(send, 400, ["header", "content-length"], msg, "invalid_header", language)
                 return
             if int(declared) > self.max_bytes:
                 await self._refuse(
-                    send, 413, ["body"], self._too_large(f"{int(declared)} bytes"), "body_too_large"
+                    send, 413, ["body"], self._too_large(int(declared)), "body_too_large", language
                 )
                 return
         chunks: list[bytes] = []
@@ -87,7 +105,7 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await self._refuse(send, 413, ["body"], self._too_large("more bytes"), "body_too_large")
+                await self._refuse(send, 413, ["body"], self._too_large(None), "body_too_large", language)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -98,8 +116,12 @@ class RequestGuard:
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as e:
-                msg = f"the body is not valid UTF-8 (byte 0x{body[e.start]:02x} at position {e.start})"
-                await self._refuse(send, 422, ["body"], msg, "unicode_error")
+                msg = I18nMessage(
+                    "the body is not valid UTF-8 (byte 0x{byte} at position {position})",
+                    byte=f"{body[e.start]:02x}",
+                    position=e.start,
+                )
+                await self._refuse(send, 422, ["body"], msg, "unicode_error", language)
                 return
         replayed = False
 
@@ -115,4 +137,3 @@ class RequestGuard:
 
 def install(app: FastAPI, max_bytes: int) -> None:
     app.add_middleware(RequestGuard, max_bytes=max_bytes)
-    app.add_exception_handler(RequestValidationError, _invalid_request)

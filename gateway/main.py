@@ -14,16 +14,20 @@ from hub.errors import ConfigError
 from hub.lag_sampler import LagSampler
 from hub.settings import HubSettings, get_settings
 
-from . import guards
+from . import guards, problems, responses
 from .db import Database
 from .findback import prepare_index
 from .pipeline import OutboxRelay, ReadModel, WebhookDispatcher
 from .reconciler import Reconciler
+from .routes import assets as asset_routes
 from .routes import audit as audit_routes
 from .routes import batches, cases, control_orders, events, health, inquiries, listing, ops
 from .routes import leads as leads_routes
 from .routes import termination as termination_routes
+from .routes import transfers as transfer_routes
+from .routes import watch as watch_routes
 from .supervision import DatabaseProbe, Supervised
+from .watch import WatchHits, WatchRepublisher
 
 __all__ = ["create_app"]
 
@@ -44,6 +48,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         app.state.db, app.state.relay, app.state.read_model = db, relay, read_model
         await relay.start()
         await read_model.start()
+        watch_hits = WatchHits(db, settings, wake=read_model.events_stored)
+        await watch_hits.start()
+        app.state.watch_hits = watch_hits
         webhooks = WebhookDispatcher(db, settings, read_model.events_stored)
         app.state.webhooks = webhooks
         loops = [
@@ -53,6 +60,10 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             Supervised("reconciler", Reconciler(db, relay, settings).run),
             Supervised("re-query", termination_routes.requery_loop(app).run),  # after 终本
             Supervised("leads and payouts", leads_routes.follow_up_loop(app).run),  # and reminders
+            Supervised("transfer deadlines", transfer_routes.transfer_loop(app).run),  # first seizure
+            # the new-asset watch: matches into new_asset events; active watches kept on their topic
+            Supervised("watch hits", watch_hits.run, recover=watch_hits.rewind),
+            Supervised("watch republisher", WatchRepublisher(db, settings, relay.wake).run),
         ]
         app.state.db_probe = DatabaseProbe(db.write_probe)
         loops.append(Supervised("database probe", app.state.db_probe.run))
@@ -68,6 +79,7 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
             await asyncio.to_thread(lag_sampler.stop)
             for loop in loops:
                 await loop.stop()
+            await watch_hits.stop()
             await read_model.stop()
             await relay.stop()
             await db.close()
@@ -80,10 +92,13 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
         description="Courts register enforcement cases, inquire about debtors' assets across agencies, "
         "and read linked results.",
         lifespan=lifespan,
+        generate_unique_id_function=responses.operation_id,  # create_case, get_inquiry, ...
     )
     app.state.settings = settings
     app.state.clock = clock_from_settings(settings)  # the hub's clock (time-dependent rules)
     guards.install(app, settings.max_request_bytes)
+    problems.install(app)  # every 4xx and 5xx as RFC 9457 problem details, in the client's language
+    responses.install(app)  # the OpenAPI document declares them as application/problem+json
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(inquiries.router)
@@ -93,6 +108,9 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.include_router(events.router)  # GET /v1/events, /v1/cases/{id}/events
     app.include_router(batches.router)  # /v1/inquiry-batches
     app.include_router(audit_routes.router)
+    app.include_router(asset_routes.router)  # the case's assets and the judges' confirmations
     app.include_router(termination_routes.router)  # 终本: termination check, termination, resumption
     app.include_router(leads_routes.router)  # leads (财产线索), payouts and the fund ledger
+    app.include_router(transfer_routes.router)  # first seizure: disposal, transfer requests
+    app.include_router(watch_routes.router)  # the new-asset watch: /v1/cases/{id}/watch, /v1/ops/watch
     return app

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import httpx
+import orjson
 import sqlalchemy.exc as sa_exc
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -35,6 +36,7 @@ from schemas.codec import CodecError, dead_letter, decode, encode
 from schemas.models import InquiryResult
 from schemas.topics import COURT_OUTCOMES, DEAD_LETTERS, INQUIRY_RESULTS
 
+from . import producer_checks
 from .db import Database
 
 __all__ = ["OutboxRelay", "ReadModel", "WebhookDispatcher"]
@@ -103,6 +105,8 @@ class ReadModel:
 
     # a result version whose parts have not all arrived after this many seconds is dead-lettered
     ASSEMBLY_TIMEOUT_SECONDS = 300.0
+    # at most one fetched batch per this many seconds while results keep coming (see ``run``)
+    BATCH_WINDOW_SECONDS = 0.1
 
     def __init__(self, db: Database, settings: HubSettings) -> None:
         self.db = db
@@ -132,8 +136,16 @@ class ReadModel:
         await self.consumer.seek_to_committed()
 
     async def run(self) -> None:
+        last_batch = 0.0
         while True:
+            # Under a steady flow, one batch per window at most: the versions of one inquiry that
+            # arrive within it (a result is republished as each agency answers) are stored once and
+            # wake its long polls once. After a quiet spell the next message is served at once.
+            if (pause := last_batch + self.BATCH_WINDOW_SECONDS - time.monotonic()) > 0:
+                await asyncio.sleep(pause)
             batch = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            if batch:
+                last_batch = time.monotonic()
             if self.consumer.assignment():
                 self.assigned = True
             results: list[tuple[Message, dict[str, Any]]] = []
@@ -143,6 +155,10 @@ class ReadModel:
                     decoded = await self._decode(tp, msg)
                     if decoded is not None:
                         (events if tp.topic == COURT_OUTCOMES else results).append((msg, decoded))
+            if results or events:  # refuse what its producer may not send (gateway/producer_checks.py)
+                results, events, forged = await producer_checks.screen(self.db, results, events)
+                for msg, error in forged:
+                    await self._dead_letter(msg, producer_checks.STAGE, error)
             if events and await self._store(events, self._store_events):
                 self.events_stored.set()
             if results:
@@ -220,11 +236,11 @@ class ReadModel:
             return None
         if isinstance(decoded, InquiryResult):
             # validated: keep the producer's JSON rather than dump a result of many MB again
-            raw: dict[str, Any] = json.loads(msg.value or b"")
+            raw: dict[str, Any] = orjson.loads(msg.value or b"")
             raw.pop("part", None)
             raw.pop("parts", None)
             return self._assemble(tp, msg, decoded, raw)
-        body: dict[str, Any] = json.loads(decoded.model_dump_json())
+        body: dict[str, Any] = orjson.loads(decoded.model_dump_json())
         return body
 
     def _assemble(

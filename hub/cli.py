@@ -341,6 +341,12 @@ def audit_verify(
     console.print(f"audit chain intact: {checked} entries verified", soft_wrap=True)
 
 
+# the court commands (case, inquire, order, events, on hub.client) and asyncapi
+from .cli_client import register as _register_client_commands  # noqa: E402
+
+_register_client_commands(app)
+
+
 def main() -> None:
     app()
 

@@ -24,13 +24,17 @@ from schemas.topics import (
     INQUIRY_DEADLINES,
     INQUIRY_OPENED,
     INQUIRY_RESULTS,
+    WATCH_CHANGES,
+    WATCH_DEBTORS,
+    WATCH_HITS,
     agency_controls_topic,
     agency_requests_topic,
 )
 
-from .settings import HubSettings
+from .settings import HubSettings, get_settings
 
 __all__ = [
+    "client_security",
     "create_topics",
     "hub_topics",
     "make_consumer",
@@ -53,6 +57,9 @@ def hub_topics(settings: HubSettings) -> list[str]:
         CONTROL_RESULTS,
         CONTROL_TICKS,
         COURT_OUTCOMES,
+        WATCH_CHANGES,
+        WATCH_DEBTORS,
+        WATCH_HITS,
     ]
     per_agency = [agency_requests_topic(a) for a in settings.agencies]
     per_agency += [agency_controls_topic(a) for a in settings.agencies]
@@ -131,7 +138,7 @@ async def create_topics(settings: HubSettings, *, align_existing: bool = False) 
     themselves are usable. Raises ``KafkaError`` when the broker refuses a creation (for example a
     replication factor above its broker count).
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, **client_security(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -180,6 +187,22 @@ async def _align_configs(admin: AIOKafkaAdminClient, settings: HubSettings, topi
         )
 
 
+def client_security(settings: HubSettings | None = None) -> dict[str, Any]:
+    """The SASL arguments of this service's Kafka clients (aiokafka's and kafka-python's names):
+    empty without ``HUB_KAFKA_SASL_MECHANISM``; else ``SASL_PLAINTEXT`` with the service's principal
+    (``HUB_KAFKA_USERNAME`` / ``HUB_KAFKA_PASSWORD``). ``settings`` default: from the environment."""
+    settings = settings or get_settings()
+    if settings.kafka_sasl_mechanism is None:
+        return {}
+    password = settings.kafka_password.get_secret_value() if settings.kafka_password else ""
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_username or "",
+        "sasl_plain_password": password,
+    }
+
+
 def make_producer(settings: HubSettings, **kwargs: Any) -> AIOKafkaProducer:
     # batches of up to 1 MiB: with the default 16 KiB, hundreds of concurrent senders of few-KB
     # responses queued behind tiny batches until aiokafka's accumulator timed out under load
@@ -189,6 +212,7 @@ def make_producer(settings: HubSettings, **kwargs: Any) -> AIOKafkaProducer:
         linger_ms=2,
         max_batch_size=1 << 20,
         request_timeout_ms=15000,
+        **client_security(settings),
         **kwargs,
     )
 
@@ -201,5 +225,6 @@ def make_consumer(settings: HubSettings, *topics: str, group_id: str, **kwargs: 
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **settings.group_timeouts(),
+        **client_security(settings),
         **kwargs,
     )

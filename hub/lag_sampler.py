@@ -41,6 +41,7 @@ from schemas.topics import (
     agency_requests_topic,
 )
 
+from .kafka import client_security
 from .lag import STATUS_CODES, LagEvaluator
 from .settings import HubSettings
 
@@ -133,7 +134,9 @@ class _Admin(Protocol):
 
 
 def _default_admin(bootstrap: str) -> _Admin:
-    return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="hub-lag-sampler", request_timeout_ms=5000)
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="hub-lag-sampler", request_timeout_ms=5000, **client_security()
+    )
 
 
 class LagSampler:

@@ -5,6 +5,7 @@ Names here are part of what operators integrate against (see ARCHITECTURE.md): k
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -42,6 +43,11 @@ class HubSettings(BaseSettings):
     env: str = Field("development", description="development | production")
     state_dir: Path = Path(".hub")
     kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism of this service's broker principal (SASL_PLAINTEXT); unset = none"
+    )
+    kafka_username: str | None = Field(None, description="this service's broker principal (SASL)")
+    kafka_password: SecretStr | None = Field(None, description="its password (SASL)")
     embedded_kafka_port: int = 9092
     embedded_broker_storage: Literal["s3", "memory"] = Field(
         "s3",
@@ -187,6 +193,12 @@ class HubSettings(BaseSettings):
     )
     agency_urls: dict[str, str] = Field(default_factory=dict, description="agency -> base URL override")
     agency_credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    signing_keys_dir: Path | None = Field(
+        None,
+        description="Ed25519 keys of the hub (hub/) and of each registry (<agency slug>/) that sign "
+        "requests and answers (hub/signing.py); `hub up` sets <state dir>/signing when unset and "
+        "generates missing keys; unset in a process started alone = no seals",
+    )
 
     # --- mocked registries
     registry_host: str = "127.0.0.1"
@@ -199,6 +211,23 @@ class HubSettings(BaseSettings):
     )
     registry_error_rate: float = Field(0.0, ge=0, le=1)
     registry_outage: str = Field("", description="comma-separated agencies that answer 503 to everything")
+    watch_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="how often a connector polls its registry's change feed (new-asset watch)",
+    )
+    watch_replay_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="a watch that begins is matched against the changes of this many seconds before it "
+        "reached the stream worker (registered since it began)",
+    )
+    registry_credit_threshold: Decimal = Field(
+        Decimal("10000"),
+        ge=0,
+        description="yuan: a deposit credit at least this large is published on the bank's change feed",
+    )
 
     # --- operations desk (consumer-lag evaluation, hub/lag.py)
     lag_sample_seconds: float = Field(2.0, gt=0, description="how often the gateway samples consumer offsets")
@@ -244,6 +273,20 @@ class HubSettings(BaseSettings):
     )
     lead_check_seconds: float = Field(
         5.0, gt=0, description="how often the gateway settles leads, reports overdue ones and held money"
+    )
+
+    # --- first seizure and priority creditors (DOMAIN rule 7; hub clock)
+    transfer_disposal_days: float = Field(
+        60.0,
+        gt=0,
+        description="a priority court may ask for transfer this long after the first seizure "
+        "took effect, unless the first court recorded the start of disposal",
+    )
+    transfer_answer_days: float = Field(
+        15.0, gt=0, description="the first court answers a transfer request within this many days"
+    )
+    transfer_check_seconds: float = Field(
+        5.0, gt=0, description="how often the gateway looks for transfer deadlines that passed"
     )
 
     @field_validator(

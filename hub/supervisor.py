@@ -39,6 +39,7 @@ import httpx
 from .errors import ConfigError, HubError
 from .kafka import create_topics, hub_topics, topic_configs, wait_for_broker
 from .settings import HubSettings
+from .signing import HUB_SIGNER, ensure_keys
 from .watchdog import Liveness, RestartPolicy, ServiceStatus, write_status
 
 __all__ = ["Hub", "HubStartError", "settings_from_env"]
@@ -132,6 +133,10 @@ class Hub:
         self.state_dir = Path(self.env["HUB_STATE_DIR"])
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._ensure_credentials(base)
+        # the electronic seals' keys: the hub's and each registry's, generated once per keys dir
+        if not self.env.get("HUB_SIGNING_KEYS_DIR"):
+            self.env["HUB_SIGNING_KEYS_DIR"] = str(self.state_dir / "signing")
+        ensure_keys(Path(self.env["HUB_SIGNING_KEYS_DIR"]), [HUB_SIGNER, *base.agencies])
         if "HUB_REGISTRY_FIXTURES" not in self.env and DEFAULT_FIXTURES.exists():
             self.env["HUB_REGISTRY_FIXTURES"] = str(DEFAULT_FIXTURES)
         self.settings = settings_from_env(self.env)

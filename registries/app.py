@@ -38,7 +38,9 @@ from hub.settings import HubSettings
 from schemas.agencies import AgencyType, agency_slug, agency_type, class_stem
 
 from .api import BadRequest, RegistryApi
+from .changes import ChangeLog, changes_router, plant
 from .requester import EXEMPT, RequesterError, Requesters, requester_of
+from .signing import RegistrySeal
 from .store import RegistryData
 
 __all__ = ["Latency", "create_app", "register_path", "registry_api"]
@@ -122,6 +124,7 @@ class FaultUpdate(BaseModel):
     latency_ms: str | None = None
     error_kinds: list[FaultKind] | None = Field(None, min_length=1)
     slow_seconds: float | None = Field(None, ge=0)
+    bad_signature: bool | None = Field(None, description="sign answers with a broken signature")
 
 
 def register_path(settings: HubSettings, agency: str) -> Path:
@@ -154,8 +157,16 @@ def create_app(
     rng = random.Random(f"{settings.registry_seed}:{agency}")
     stats: Counter[str] = Counter()
     requesters = Requesters()
+    # the electronic seal (registries/signing.py): on when the registry has a keys root
+    seal = RegistrySeal(agency, settings.signing_keys_dir) if settings.signing_keys_dir else None
     app = FastAPI(title=f"mock registry {agency}", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(api.router())
+    # the change feed (registries.changes) and POST /_admin/records; planted lines kept beside the register
+    changes = ChangeLog(register_file.with_suffix(".changes.db") if register_file else None)
+    threshold = settings.registry_credit_threshold
+    for line in changes.lines:  # records planted before a restart, in order
+        plant(api, None, line, threshold)
+    app.include_router(changes_router(api, changes, threshold))
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> Response:
@@ -177,12 +188,17 @@ def create_app(
             return api.error(503, f"{agency} registry is unavailable (outage)")
         if not api.authenticated(request):
             return api.error(401, "credential refused")
+        requester = None
         if request.url.path not in EXEMPT:  # who asks, for which court and case, on what basis
             try:
                 requester = requester_of(request)
             except RequesterError as e:
                 requesters.add(request.method, 403, None, str(e))
                 return api.error(403, str(e))
+        # the hub's electronic seal over the request, requester headers included (registries/signing.py)
+        if seal is not None and (refusal := await seal.check(request)) is not None:
+            return api.error(401, refusal)
+        if requester is not None:
             requesters.add(request.method, 200, requester, None)
         if faults.error_rate and rng.random() < faults.error_rate:
             fault = rng.choice(faults.kinds)
@@ -207,6 +223,8 @@ def create_app(
                 else api.error(401, "credential refused")
             )
         response = await guarded(request, call_next)
+        if seal is not None:  # every answer of the API is signed, refusals and faults included
+            response = await seal.seal(request, response)
         stats["requests"] += 1
         stats[f"status:{response.status_code}"] += 1
         stats[f"path:{path}"] += 1
@@ -231,6 +249,8 @@ def create_app(
             faults.kinds = tuple(update.error_kinds)
         if update.slow_seconds is not None:
             faults.slow_seconds = update.slow_seconds
+        if update.bad_signature is not None and seal is not None:
+            seal.break_signatures = update.bad_signature
         return faults.public()
 
     @app.get("/_admin/requests")
@@ -238,6 +258,11 @@ def create_app(
         """Who asked: the requester headers (decoded) of the last requests, and how many were
         refused for lacking them."""
         return {"agency": agency, **requesters.recent()}
+
+    @app.get("/_admin/signatures")
+    def get_signatures() -> dict[str, Any]:
+        """The electronic seal: the hub's keys held, requests verified per key, refusals."""
+        return seal.snapshot() if seal is not None else {"agency": agency, "sealed": False}
 
     @app.get("/_admin/stats")
     def get_stats() -> dict[str, Any]:

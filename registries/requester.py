@@ -22,7 +22,16 @@ __all__ = ["EXEMPT", "OPTIONAL", "REQUIRED", "RequesterError", "Requesters", "re
 
 # paths of an agency's API that query nobody and so need no requester (``/_admin/*`` and
 # ``/healthz`` never reach the check); a registry route that asks about no one goes here
-EXEMPT: frozenset[str] = frozenset()
+EXEMPT: frozenset[str] = frozenset(
+    {  # the change feeds (registries.changes.FEEDS) name nobody: they list what changed
+        "/api/v2/changes",
+        "/open/v1/equity/changes",
+        "/rest/v1/changes",
+        "/landreg/changes",
+        "/fi/v1/account-events",
+        "/csdc/v3/changes",
+    }
+)
 
 # header -> key in the recorded requester
 REQUIRED = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
@@ -44,6 +45,13 @@ class _OwnerIndex(Generic[_T]):
                 self._by_id[clean_identifier(item.owner.id_number)].append(i)
             self._by_name[normalise_name(item.owner.name)].append(i)
 
+    def add(self, item: _T) -> None:
+        i = len(self.items)
+        self.items.append(item)
+        if item.owner.id_number:
+            self._by_id[clean_identifier(item.owner.id_number)].append(i)
+        self._by_name[normalise_name(item.owner.name)].append(i)
+
     def search(self, id_numbers: Iterable[str], name: str | None) -> list[_T]:
         hits: set[int] = set()
         for number in id_numbers:
@@ -72,12 +80,33 @@ class RegistryStore:
         # control ids start with ``control_prefix`` (default: the agency name without ``bank:``)
         prefix = control_prefix or agency.removeprefix("bank:").upper()
         self.controls = ControlRegister(self._holdings.items, prefix, register_path)
+        self._by_ref: dict[str, Holding] | None = None
 
     def __len__(self) -> int:
         return len(self._holdings.items) + len(self._households.items)
 
     def search(self, id_numbers: Iterable[str], name: str | None) -> list[Holding]:
         return self._holdings.search(id_numbers, name)
+
+    def find(self, ref: str) -> Holding | None:
+        """The record of the asset ``ref`` (the first, if a registry recorded it twice)."""
+        if self._by_ref is None:
+            self._by_ref = {}
+            for h in self._holdings.items:
+                self._by_ref.setdefault(h.ref, h)
+        return self._by_ref.get(ref)
+
+    def add(self, holding: Holding) -> None:
+        """Hold one more record (planted at run time); searches and controls find it at once."""
+        self.find(holding.ref)  # index built before the append, so the append updates it
+        self._holdings.add(holding)
+        assert self._by_ref is not None
+        self._by_ref.setdefault(holding.ref, holding)
+        self.controls.added(holding)
+
+    def update_value(self, holding: Holding, value: Decimal) -> None:
+        """Change a record's balance or value (a credit, more securities)."""
+        self.controls.revalued(holding, value)
 
     def search_households(self, id_numbers: Iterable[str], name: str | None) -> list[Household]:
         return self._households.search(id_numbers, name)

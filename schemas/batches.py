@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from .models import DebtorRef, InquiryCreate, LegalBasis, OfficerId, Purpose, _Strict
 
@@ -34,6 +34,24 @@ class BatchItem(_Strict):
 class InquiryBatchCreate(_Strict):
     """``items`` (1 to 1,000) with who asks and why given once for all: each item becomes an
     ordinary inquiry carrying this ``officer``, ``purpose`` and ``legal_basis``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "case_id": "case_3f2a9c0d1e4b5a6c7d8e",
+                            "debtor": {"id_type": "resident_id", "id_number": "420106197503130491"},
+                        }
+                    ],
+                    "officer": "officer-1",
+                    "purpose": "enforcement of the judgment of case (2026)鄂0111执1234号",
+                    "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+                }
+            ]
+        }
+    )
 
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
     officer: OfficerId

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from .agencies import is_agency_name
 from .models import LegalBasis, Name, OfficerId, Purpose, Visible, _Strict
@@ -28,6 +28,21 @@ class LeadCreate(_Strict):
     the registry's own reference of the asset (an account number, a plate, a certificate number), if
     the applicant knows it; ``urgent``: the lead must be checked within ``HUB_LEAD_URGENT_DAYS``
     instead of ``HUB_LEAD_DAYS``; ``officer``, ``purpose``, ``legal_basis``: as an inquiry's."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agency": "land",
+                    "description": "the debtor owns a plot in the north district",
+                    "urgent": False,
+                    "officer": "officer-1",
+                    "purpose": "enforcement of the judgment of case (2026)鄂0111执1234号",
+                    "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+                }
+            ]
+        }
+    )
 
     agency: str = Field(min_length=1, max_length=40, description="the agency the applicant names")
     description: Reason = Field(description="what the applicant reported")
@@ -51,6 +66,12 @@ class PayoutCreate(_Strict):
     """``amount``: yuan, a plain decimal string (``schemas.money``), more than zero and at most what
     the case holds (deducted less already paid: else 422 on ``amount``); ``payee``: to whom (the
     applicant, as the court names them); ``approved_by``: a judge of the court (``HUB_COURT_JUDGES``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"amount": "5000.00", "payee": "某某银行股份有限公司", "approved_by": "judge-1"}]
+        }
+    )
 
     amount: MoneyInput
     payee: Name = Field(description="to whom the money is paid")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -65,10 +66,12 @@ __all__ = [
     "OfficerId",
     "Party",
     "PartyRecord",
+    "PriorityClaim",
     "PromotedControl",
     "Purpose",
     "RealEstateAsset",
     "RegistryOwner",
+    "Seal",
     "SecuritiesAsset",
     "SecurityPosition",
     "VehicleAsset",
@@ -217,11 +220,31 @@ _CASE_NUMBER = re.compile(r"^[（(]\d{4}[)）].{1,20}执.{0,4}\d{1,6}号$")
 
 
 class CaseCreate(_Strict):
-    case_number: str = Field(min_length=6, max_length=60, examples=["(2026)鄂0111执1234号"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_number": "(2026)鄂0111执1234号",
+                    "applicant": {"name": "某某银行股份有限公司"},
+                    "debtors": [
+                        {"name": "张伟", "id_type": "resident_id", "id_number": "420106197503130491"}
+                    ],
+                    "amount_owed": "100000.00",
+                    "costs": "1500.00",
+                }
+            ]
+        }
+    )
+    case_number: str = Field(
+        min_length=6,
+        max_length=60,
+        examples=["(2026)鄂0111执1234号"],
+        json_schema_extra={"pattern": _CASE_NUMBER.pattern},  # documented; the validator says why
+    )
     applicant: Applicant
     debtors: list[Party] = Field(min_length=1, max_length=50)
     amount_owed: MoneyInput = Field(examples=["100000.00"])
-    costs: MoneyInput = Field(default=..., examples=["1500.00"])
+    costs: MoneyInput = Field(default=Decimal("0.00"), examples=["1500.00"], description="yuan; absent: 0.00")
 
     @model_validator(mode="before")
     @classmethod
@@ -274,6 +297,20 @@ class Case(CaseCreate):
 
 
 class InquiryCreate(_Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "case_3f2a9c0d1e4b5a6c7d8e",
+                    "debtor": {"id_type": "resident_id", "id_number": "420106197503130491"},
+                    "officer": "officer-1",
+                    "purpose": "enforcement of the judgment of case (2026)鄂0111执1234号",
+                    "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+                    "agencies": ["bank:icbc", "real_estate"],
+                }
+            ]
+        }
+    )
     case_id: str = Field(min_length=1, max_length=64)
     debtor: DebtorRef
     officer: OfficerId
@@ -497,6 +534,17 @@ class PartyRecord(_Message):
 AgencyStatus = Literal["answered", "no_record", "unavailable", "failed"]
 
 
+class Seal(_Message):
+    """The electronic seal of one registry reply (hub/signing.py): the registry's Ed25519
+    ``signature`` (unpadded URL-safe base64) by key ``key_id`` of the SHA-256 ``digest``
+    (``sha256:<base64>``) of the reply's status, the hub's request signature and the reply's body."""
+
+    signer: str = Field(description="the agency whose registry signed")
+    key_id: str
+    digest: str
+    signature: str
+
+
 class AgencyResponse(_Message):
     request_id: str
     inquiry_id: str
@@ -510,6 +558,7 @@ class AgencyResponse(_Message):
     latency_ms: float | None = None
     responded_at: dt.datetime
     idempotency_key: str
+    seals: list[Seal] = Field(default_factory=list, description="the registry's signed replies")
     part: int = Field(
         default=0, ge=0, description="which part of a split answer this message carries (0-based)"
     )
@@ -580,6 +629,9 @@ class InquiryAsset(_Message):
 class AgencyResult(_Message):
     status: Literal["pending", "answered", "no_record", "unavailable", "failed"]
     detail: str | None = None
+    seals: list[Seal] = Field(
+        default_factory=list, description="the registry's signed replies of this answer"
+    )
     assets: int = 0
     excluded_non_matches: int = 0
     responded_at: dt.datetime | None = None
@@ -805,6 +857,21 @@ class CourtEvent(_Message):
 # ---------------------------------------------------------------- control orders (API)
 
 
+class PriorityClaim(_Strict):
+    """The priority claim (优先受偿权) a control order enforces, e.g. a mortgage registered on the
+    asset (DOMAIN rule 7): such a court, waiting behind another court's first seizure, may ask for
+    the transfer of the disposal (``POST /v1/control-orders/{order_id}/transfer-requests``).
+
+    ``kind``: ``mortgage`` (抵押权), ``pledge`` (质权), ``lien`` (留置权) or ``construction_price``
+    (建设工程价款优先受偿权); ``reference``: the registration of the right, e.g. the mortgage's
+    registration certificate number (one line, at most 200 characters)."""
+
+    kind: Literal["mortgage", "pledge", "lien", "construction_price"]
+    reference: Visible = Field(
+        min_length=1, max_length=200, description="the registration of the right, e.g. 不动产登记证明号"
+    )
+
+
 class ControlOrderCreate(_Strict):
     """A control order. ``amount`` (yuan) is required to freeze and to deduct, and refused otherwise:
     on a deposit it is the money to block; on a securities account the market value to block; on
@@ -830,9 +897,31 @@ class ControlOrderCreate(_Strict):
     officer: OfficerId
     purpose: Purpose
     legal_basis: LegalBasis
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "case_3f2a9c0d1e4b5a6c7d8e",
+                    "asset_id": "bank:icbc:6222020000000001",
+                    "action": "freeze",
+                    "amount": "20000.00",
+                    "approved_by": "judge-1",
+                    "officer": "officer-1",
+                    "purpose": "enforcement of the judgment of case (2026)鄂0111执1234号",
+                    "legal_basis": "(2026)鄂0111执1234号 执行裁定书",
+                }
+            ]
+        }
+    )
+    priority_claim: PriorityClaim | None = Field(
+        default=None, description="seize or freeze: the priority claim (e.g. a mortgage) the order enforces"
+    )
 
     @model_validator(mode="after")
     def _amount(self) -> ControlOrderCreate:
+        if self.priority_claim is not None and self.action not in ("seize", "freeze"):
+            reason = f"priority_claim applies to seize and freeze, not {self.action}"
+            raise _field_error("priority_claim", self.priority_claim.kind, reason)
         if self.action in ("freeze", "deduct"):
             if self.amount is None:
                 raise _field_error("amount", "", f"amount is required to {self.action}")
@@ -848,6 +937,17 @@ class ControlOrderCreate(_Strict):
 
 
 class AssetConfirmationCreate(_Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "asset_id": "bank:icbc:6222020000000001",
+                    "confirmed_by": "judge-1",
+                    "note": "same birth date",
+                }
+            ]
+        }
+    )
     asset_id: str = Field(min_length=1, max_length=300)
     confirmed_by: Visible = Field(min_length=1, max_length=100, description="a judge of the asking court")
     note: str | None = Field(default=None, max_length=1000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from .models import Visible, _Strict
 from .text import visible_text
@@ -28,6 +28,14 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_vi
 class TerminationCreate(_Strict):
     """``approved_by``: a judge id of the court (``HUB_COURT_JUDGES``); ``reason``: free text, at most
     2,000 characters (line breaks allowed), e.g. why the property investigation is exhausted."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"approved_by": "judge-1", "reason": "no property found after every agency was asked"}
+            ]
+        }
+    )
 
     approved_by: Visible = Field(min_length=1, max_length=100, description="a judge of the court")
     reason: Reason = Field(description="why the case is terminated for now (or resumed)")

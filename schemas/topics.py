@@ -25,6 +25,7 @@ from .models import (
     InquiryOpened,
     InquiryResult,
 )
+from .watch import AssetChange, WatchHit, WatchState
 
 __all__ = [
     "AGENCY_RESPONSES",
@@ -36,6 +37,9 @@ __all__ = [
     "INQUIRY_DEADLINES",
     "INQUIRY_OPENED",
     "INQUIRY_RESULTS",
+    "WATCH_CHANGES",
+    "WATCH_DEBTORS",
+    "WATCH_HITS",
     "agency_controls_topic",
     "agency_requests_topic",
     "model_for_topic",
@@ -50,6 +54,10 @@ DEAD_LETTERS = "hub.deadletters"
 CONTROL_TICKS = "hub.control.ticks"
 CONTROL_RESULTS = "hub.control.results"
 COURT_OUTCOMES = "hub.court.outcomes"
+# the live new-asset watch (schemas.watch): registries' changes, watched debtors, matches
+WATCH_CHANGES = "hub.watch.changes"
+WATCH_DEBTORS = "hub.watch.debtors"
+WATCH_HITS = "hub.watch.hits"
 _AGENCY_REQUESTS_PREFIX = "hub.agency."
 _AGENCY_REQUESTS_SUFFIX = ".requests"
 _AGENCY_CONTROLS_SUFFIX = ".controls"
@@ -73,6 +81,9 @@ _FIXED: dict[str, Any] = {
     CONTROL_RESULTS: TypeAdapter(ControlOutcome),
     CONTROL_TICKS: TypeAdapter(ControlTick),
     COURT_OUTCOMES: TypeAdapter(CourtEvent),
+    WATCH_CHANGES: TypeAdapter(AssetChange),
+    WATCH_DEBTORS: TypeAdapter(WatchState),
+    WATCH_HITS: TypeAdapter(WatchHit),
 }
 _AGENCY_REQUEST = TypeAdapter(AgencyRequest)
 _CONTROL_COMMAND = TypeAdapter(ControlCommand)

@@ -18,6 +18,9 @@ With ``--batch N`` the inquiries go as batches of N items (``POST /v1/inquiry-ba
 ``--concurrency // N`` batches in flight) and it also prints batch throughput, the time to accept a
 batch and the time until each batch's summary is readable.
 
+``python scripts/bench_inquiries.py watch ...`` (``make bench BENCH_ARGS="watch ..."``) runs the
+new-asset watch's benchmark instead (``scripts/bench/watch.py``).
+
 With ``--gateway`` it uses a running hub; its population must have been generated with the same
 ``--seed`` and ``--scale`` (HUB_REGISTRY_SEED, HUB_REGISTRY_SCALE) so the debtors exist.
 """
@@ -126,6 +129,11 @@ async def drive(
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["watch"]:  # the new-asset watch's benchmark: scripts/bench/watch.py
+        from bench.watch import main as bench_watch
+
+        bench_watch(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=500, help="inquiries to submit")
     ap.add_argument("--concurrency", type=int, default=50, help="inquiries in flight from the client")

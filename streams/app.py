@@ -65,7 +65,7 @@ from schemas.topics import (
     agency_requests_topic,
 )
 
-from . import delivery, highwaters, inquiry_state, ledger
+from . import delivery, highwaters, inquiry_state, ledger, producer_checks
 from .serial import KeyedLocks
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,22 @@ _bounded_fetch_wait(settings.fetch_max_wait_ms)
 # table recovery reads each changelog to its true end, not to the embedded broker's ListOffsets
 highwaters.install(settings.bootstrap)
 
+# the worker's broker principal (SASL; HUB_KAFKA_SASL_MECHANISM), whose ACLs allow writing only the
+# streams' own topics (docker-compose.yml, schemas/topic_access.py)
+_credentials = (
+    faust.SASLCredentials(
+        username=settings.kafka_username,
+        password=settings.kafka_password.get_secret_value() if settings.kafka_password else None,
+        mechanism=settings.kafka_sasl_mechanism,
+    )
+    if settings.kafka_sasl_mechanism
+    else None
+)
+
 app = faust.App(
     "hub-streams",
     broker=[f"kafka://{h}" for h in settings.bootstrap.split(",")],
+    broker_credentials=_credentials,
     store="memory://",
     datadir=str(_datadir),
     topic_partitions=settings.partitions,
@@ -251,6 +264,7 @@ async def _publish_result(result: InquiryResult) -> None:
 async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderRequested) -> None:
     if isinstance(cmd, CaseRegistered):
         current = cases.get(cmd.case.case_id) or {}
+        producer_checks.check_case_registration(current, cmd)
         registered: dict[str, Any] = {
             "case": cmd.case.model_dump(mode="json"),
             "inquiries": current.get("inquiries", []),
@@ -377,8 +391,8 @@ async def _on_control_order(req: ControlOrderRequested) -> None:
 
 async def _on_control_result(outcome: ControlOutcome) -> None:
     entry = _case_copy(outcome.case_id)
-    if not entry or "ledger" not in entry:
-        raise LookupError(f"case_id: no ledger for case {outcome.case_id}")
+    producer_checks.check_control_outcome(entry, outcome)
+    assert entry is not None
     events = ledger.apply_outcome(entry["ledger"], outcome, clock.now())
     await _send_events(events)
     cases[outcome.case_id] = entry
@@ -476,7 +490,7 @@ async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> 
     leaves the table as it was (the message is dead-lettered by ``_each``; the SLA timer still
     settles the inquiry)."""
     current = inquiries.get(inquiry_id)
-    state = inquiry_state.upgrade(copy.deepcopy(current) if current else inquiry_state.new_state())
+    state = inquiry_state.upgrade(inquiry_state.clone(current) if current else inquiry_state.new_state())
     if change(state) and state["opened"] is not None:
         if len(_linked) > _LINKED_MAX_PARTS:
             _linked.clear()
@@ -498,11 +512,28 @@ async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> 
 
 
 async def _on_opened(opened: InquiryOpened) -> None:
-    await _update(opened.inquiry_id, lambda s: inquiry_state.apply_opened(s, opened))
+    forged: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def change(state: dict[str, Any]) -> bool:
+        changed = inquiry_state.apply_opened(state, opened)
+        # answers recorded before the opened record are judged now (streams/producer_checks.py)
+        for agency, reason in producer_checks.early_mismatches(state).items() if changed else ():
+            forged[agency] = (state["responses"][agency], reason)
+        for key in producer_checks.drop_responses(opened.inquiry_id, state, list(forged)):
+            if key in inquiry_parts:
+                del inquiry_parts[key]
+        return changed
+
+    await _update(opened.inquiry_id, change)
+    for header, reason in forged.values():
+        await producer_checks.dead_letter_dropped(
+            dead_letters, opened.inquiry_id, header, reason, "streams.inquiry_opened.producer_check"
+        )
 
 
 async def _on_response(response: Any) -> None:
     def change(state: dict[str, Any]) -> bool:
+        producer_checks.check_response(state, response)
         # a part that leaves the answer incomplete is kept, not published: the result would not change
         accepted = inquiry_state.apply_response(state, response)
         return accepted and inquiry_state.answer_complete(state, response.agency)
@@ -511,9 +542,10 @@ async def _on_response(response: Any) -> None:
 
 
 async def _on_deadline(tick: DeadlineReached) -> None:
+    producer_checks.check_deadline(tick, clock.now())
     if tick.compact:
         state = inquiries.get(tick.inquiry_id)
-        state = inquiry_state.upgrade(copy.deepcopy(state)) if state else None
+        state = inquiry_state.upgrade(inquiry_state.clone(state)) if state else None
         tombstone = inquiry_state.compact(state) if state else None
         if state is not None and tombstone is not None:
             for key in inquiry_state.part_keys(tick.inquiry_id, state):
@@ -582,3 +614,7 @@ def main() -> None:
     setup_logging(service="streams")
     agency_type("police")  # import-time sanity of the agency catalogue
     app.main()
+
+
+# the live new-asset watch's agents register on this app (streams/watch_agents.py)
+from . import watch_agents  # noqa: E402, F401

@@ -22,6 +22,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from hub.kafka import client_security
+
 __all__ = ["fetched_highwaters", "install"]
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ async def fetched_highwaters(
         auto_offset_reset="earliest",
         fetch_max_wait_ms=10,
         max_partition_fetch_bytes=1024,
+        **client_security(),
     )
     await consumer.start()
     try:

@@ -12,15 +12,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from schemas.views_records import AuditPage
+
 from .. import audit
 from ..deps import CourtId, Db
+from ..responses import AUTH_READ, errors
 from .cases import not_found
 from .inquiries import unprocessable
 
 router = APIRouter(prefix="/v1/cases", tags=["audit"])
 
 
-@router.get("/{case_id}/audit", summary="The case's audit trail (who did and read what, when)")
+@router.get(
+    "/{case_id}/audit",
+    summary="The case's audit trail (who did and read what, when)",
+    response_model=AuditPage,
+    responses=errors(*AUTH_READ),
+)
 async def case_audit(
     case_id: str,
     court_id: CourtId,

@@ -17,20 +17,24 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
+from hub.i18n import Message
 from schemas.agencies import expand_agencies
 from schemas.batches import InquiryBatchCreate
 from schemas.codec import encode
 from schemas.identifiers import IdentifierError, canonical_identifier
 from schemas.models import Case, InquiryRequested, new_id
 from schemas.topics import COURT_COMMANDS
+from schemas.views import BatchAccepted, BatchView
 
 from .. import audit
 from ..batches import batch_view, find_batch, inquiry_batches, insert_batch
 from ..db import cases
 from ..deps import CourtId, Db, Relay, Settings
 from ..idempotency import IdempotencyKey, conflict, request_hash
+from ..responses import AUTH_READ
+from ..responses import errors as declared
 from .cases import not_found
-from .inquiries import check_officer
+from .inquiries import check_officer, not_a_debtor
 
 router = APIRouter(prefix="/v1/inquiry-batches", tags=["inquiries"])
 
@@ -66,7 +70,13 @@ async def _existing(db: Db, court_id: str, key: str | None, digest: str) -> dict
     return {"batch_id": first.batch_id, "inquiry_ids": view["inquiry_ids"]}
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit up to 1,000 inquiries as one batch")
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Submit up to 1,000 inquiries as one batch",
+    response_model=BatchAccepted,
+    responses=declared(401, 409, 413, 422),
+)
 async def create_batch(
     body: InquiryBatchCreate,
     court_id: CourtId,
@@ -89,19 +99,16 @@ async def create_batch(
     for i, item in enumerate(body.items):
         case = known.get(item.case_id)
         if case is None:
-            errors.append(_error(i, ["case_id"], f"case {item.case_id} not found", "unknown_case"))
+            missing = Message("case {case_id} not found", case_id=item.case_id)
+            errors.append(_error(i, ["case_id"], missing, "unknown_case"))
             continue
         if case.debtor(item.debtor.id_type, item.debtor.id_number) is None:
             try:  # as the single inquiry: a failing check names a debtor only with the case's override
                 canonical_identifier(item.debtor.id_type, item.debtor.id_number)
             except IdentifierError as e:
-                errors.append(_error(i, ["debtor", "id_number"], f"Value error, {e}", "value_error"))
+                errors.append(_error(i, ["debtor", "id_number"], str(e), "value_error"))
                 continue
-            msg = (
-                f"not a debtor of case {item.case_id}: a court may only inquire "
-                "about a party subject to enforcement in that case"
-            )
-            errors.append(_error(i, ["debtor"], msg, "not_a_debtor"))
+            errors.append(_error(i, ["debtor"], not_a_debtor(item.case_id), "not_a_debtor"))
             continue
         try:
             agencies = expand_agencies(item.agencies, settings.bank_codes)
@@ -171,7 +178,12 @@ async def create_batch(
     return {"batch_id": batch_id, "inquiry_ids": [inquiry_id for inquiry_id, _, _ in accepted]}
 
 
-@router.get("/{batch_id}", summary="A batch's progress and, once done, its summary")
+@router.get(
+    "/{batch_id}",
+    summary="A batch's progress and, once done, its summary",
+    response_model=BatchView,
+    responses=declared(*AUTH_READ),
+)
 async def get_batch(batch_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
     """``{"batch_id", "status": "running"|"done", "created_at", "total", "progress": {inquiry
     status: count}, "inquiry_ids", "summary", "totals"}``. ``summary`` (null while running): per

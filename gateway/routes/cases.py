@@ -5,50 +5,69 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, status
 from sqlalchemy.exc import IntegrityError
 
+from hub.i18n import Message
 from schemas.codec import encode
 from schemas.models import AssetConfirmationCreate, Case, CaseCreate, CaseRegistered, new_id
 from schemas.topics import COURT_COMMANDS
+from schemas.views import AssetConfirmationView, CaseCreated, CaseView
 
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..findback import claim_of, index_case
 from ..idempotency import IdempotencyKey, first_created, request_hash
+from ..problems import Problem
+from ..responses import AUTH_READ, CaseNumberConflict, errors
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
 def not_found(what: str, ident: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} {ident} not found")
+    """404 ``{what} {ident} not found`` (``what``: case, inquiry, control order, batch, ...)."""
+    message = Message("{what} {ident} not found", what=Message(what), ident=ident)
+    return HTTPException(status.HTTP_404_NOT_FOUND, message)
 
 
-def duplicate_number(response: Response, case_number: str, case_id: str) -> dict[str, Any]:
-    """409: the court already registered ``case_number``; the body names that case."""
-    response.status_code = status.HTTP_409_CONFLICT
-    msg = f"case number {case_number} is already registered by this court as case {case_id}"
-    return {"case_id": case_id, "detail": [{"loc": ["body", "case_number"], "msg": msg, "type": "duplicate"}]}
+def duplicate_number(case_number: str, case_id: str) -> Problem:
+    """409: the court already registered ``case_number``; the problem names that case (``case_id``)."""
+    msg = Message(
+        "case number {case_number} is already registered by this court as case {case_id}",
+        case_number=case_number,
+        case_id=case_id,
+    )
+    return Problem(
+        status.HTTP_409_CONFLICT,
+        msg,
+        errors=[{"loc": ["body", "case_number"], "msg": msg, "type": "duplicate"}],
+        case_id=case_id,
+    )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register an enforcement case")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an enforcement case",
+    response_model=CaseCreated,
+    responses=errors(401, 409, 413, 422, models={409: CaseNumberConflict}),
+)
 async def create_case(
     body: CaseCreate,
     court_id: CourtId,
     db: Db,
     relay: Relay,
     request: Request,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """201 ``{"case_id"}``. A case number is unique per court: a second registration of it (without
-    the first one's ``Idempotency-Key``) gets 409 ``{"case_id": the existing case, "detail": [...]}``.
+    the first one's ``Idempotency-Key``) gets 409, a problem whose ``case_id`` is the existing case.
     The same ``Idempotency-Key`` with the same body answers the first case; with another body, 409."""
     digest = request_hash(body.model_dump(mode="json"))
     if (first := await first_created(db, cases_table, court_id, idempotency_key, digest)) is not None:
         return {"case_id": first.case_id}
     if (existing := await claim_of(db, court_id, body.case_number)) is not None:
-        return duplicate_number(response, body.case_number, existing)
+        raise duplicate_number(body.case_number, existing)
     case = Case(
         **body.model_dump(),
         case_id=new_id("case"),
@@ -67,7 +86,7 @@ async def create_case(
         if (first := await first_created(db, cases_table, court_id, idempotency_key, digest)) is not None:
             return {"case_id": first.case_id}
         if (existing := await claim_of(db, court_id, body.case_number)) is not None:
-            return duplicate_number(response, body.case_number, existing)
+            raise duplicate_number(body.case_number, existing) from None
         raise
     relay.wake.set()
     return {"case_id": case.case_id}
@@ -77,6 +96,8 @@ async def create_case(
     "/{case_id}/asset-confirmations",
     status_code=status.HTTP_201_CREATED,
     summary="A judge confirms that a 'possible' asset is the debtor's",
+    response_model=AssetConfirmationView,
+    responses=errors(401, 404, 413, 422),
 )
 async def confirm_asset(
     case_id: str, body: AssetConfirmationCreate, court_id: CourtId, db: Db, settings: Settings
@@ -90,7 +111,9 @@ async def confirm_asset(
     asset = await find_asset(db, case_id, court_id, body.asset_id)
     if asset is None:
         raise unprocessable(
-            ["body", "asset_id"], f"no inquiry of case {case_id} found this asset", "unknown_asset"
+            ["body", "asset_id"],
+            Message("no inquiry of case {case_id} found this asset", case_id=case_id),
+            "unknown_asset",
         )
     return await db.confirm_asset(
         case_id=case_id,
@@ -101,7 +124,12 @@ async def confirm_asset(
     )  # audited there, in the confirmation's own transaction
 
 
-@router.get("/{case_id}", summary="A case, with its inquiries, the assets found and the controls so far")
+@router.get(
+    "/{case_id}",
+    summary="A case, with its inquiries, the assets found and the controls so far",
+    response_model=CaseView,
+    responses=errors(*AUTH_READ),
+)
 async def get_case(
     case_id: str,
     court_id: CourtId,

@@ -16,16 +16,19 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.exc import IntegrityError
 
+from hub.i18n import Message
 from schemas.agencies import CONTROL_ACTIONS_BY_KIND, DIVISIBLE_KINDS, MAX_PERIOD_DAYS, AssetKind
 from schemas.codec import encode
 from schemas.models import AssetRef, ControlOrderCreate, ControlOrderRequested, new_id
 from schemas.topics import COURT_COMMANDS
+from schemas.views import OrderAccepted, OrderView
 
-from .. import audit
+from .. import audit, transfers
 from ..db import Database
 from ..db import control_orders as orders_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..idempotency import IdempotencyKey, first_created, request_hash
+from ..responses import AUTH_READ, errors
 from .cases import not_found
 from .inquiries import check_officer, unprocessable
 
@@ -100,12 +103,22 @@ def check_judge(settings: Any, court_id: str, judge: str, field: str) -> None:
     if judge not in settings.judges_by_court.get(court_id, set()):
         raise unprocessable(
             ["body", field],
-            f"{judge!r} is not a judge of court {court_id} who may approve control orders",
+            Message(
+                "{judge} is not a judge of court {court_id} who may approve control orders",
+                judge=repr(judge),
+                court_id=court_id,
+            ),
             "not_a_judge",
         )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Issue a control order")
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Issue a control order",
+    response_model=OrderAccepted,
+    responses=errors(401, 404, 409, 413, 422),
+)
 async def create_order(
     body: ControlOrderCreate,
     court_id: CourtId,
@@ -124,7 +137,9 @@ async def create_order(
     asset = await find_asset(db, body.case_id, court_id, body.asset_id)
     if asset is None:
         raise unprocessable(
-            ["body", "asset_id"], f"no inquiry of case {body.case_id} found this asset", "unknown_asset"
+            ["body", "asset_id"],
+            Message("no inquiry of case {case_id} found this asset", case_id=body.case_id),
+            "unknown_asset",
         )
     kind = AssetKind(asset["kind"])
     if body.action not in CONTROL_ACTIONS_BY_KIND[kind]:
@@ -177,6 +192,15 @@ async def create_order(
                 request_hash=digest,
             )
             await db.add_outbox(conn, COURT_COMMANDS, body.case_id, encode(command))
+            if body.priority_claim is not None:  # a priority creditor may later ask for transfer
+                await transfers.register_claim(
+                    conn,
+                    order_id=order_id,
+                    court_id=court_id,
+                    case_id=body.case_id,
+                    asset_id=body.asset_id,
+                    claim=body.priority_claim.model_dump(mode="json"),
+                )
             await audit.record(
                 conn,
                 "control_order",
@@ -191,6 +215,7 @@ async def create_order(
                     "approved_by": body.approved_by,
                     "purpose": audit.digest(body.purpose),
                     "legal_basis": audit.digest(body.legal_basis),
+                    **({"priority_claim": body.priority_claim.kind} if body.priority_claim else {}),
                 },
             )
     except IntegrityError:  # the same key raced in concurrently: answer with the winner
@@ -214,7 +239,12 @@ def _history_entry(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/{order_id}", summary="A control order's state and history")
+@router.get(
+    "/{order_id}",
+    summary="A control order's state and history",
+    response_model=OrderView,
+    responses=errors(*AUTH_READ),
+)
 async def get_order(order_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
     row = await db.get_order(order_id, court_id)
     if row is None:
@@ -238,6 +268,7 @@ async def get_order(order_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
         "action": state.get("action", row.request.get("action")),
         "amount": state.get("amount", row.request.get("amount")),
         "approved_by": state.get("approved_by", row.request.get("approved_by")),
+        "priority_claim": row.request.get("priority_claim"),  # as the order stated it (or null)
         "status": row.status,
         "position": state.get("position"),
         "amount_controlled": state.get("amount_controlled"),

@@ -14,9 +14,12 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
 
+from schemas.views_records import EventPage
+
 from ..db import cases as cases_table
 from ..deps import CourtId, Db
 from ..feed import event_view, read_events
+from ..responses import AUTH_READ, errors
 from .cases import not_found
 
 router = APIRouter(tags=["events"])
@@ -37,7 +40,12 @@ def _page(rows: Any, after: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": items[-1]["cursor"] if items else after}
 
 
-@router.get("/v1/events", summary="The court's events after a cursor, oldest first")
+@router.get(
+    "/v1/events",
+    summary="The court's events after a cursor, oldest first",
+    response_model=EventPage,
+    responses=errors(401, 422),
+)
 async def court_events(court_id: CourtId, db: Db, after: After = None, limit: Limit = 100) -> dict[str, Any]:
     """``{"items": [{"cursor", "event_id", "type", "case_id", "at", "data"}], "next_cursor"}``.
 
@@ -50,7 +58,12 @@ async def court_events(court_id: CourtId, db: Db, after: After = None, limit: Li
     return _page(rows, after)
 
 
-@router.get("/v1/cases/{case_id}/events", summary="One case's events after a cursor, oldest first")
+@router.get(
+    "/v1/cases/{case_id}/events",
+    summary="One case's events after a cursor, oldest first",
+    response_model=EventPage,
+    responses=errors(*AUTH_READ),
+)
 async def case_events(
     case_id: str, court_id: CourtId, db: Db, after: After = None, limit: Limit = 100
 ) -> dict[str, Any]:

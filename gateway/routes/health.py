@@ -27,6 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from hub.watchdog import read_status
+from schemas.views_records import Health
 
 router = APIRouter(tags=["health"])
 
@@ -79,7 +80,12 @@ def _services(state: Any) -> str | None:
     return "ok" if not bad else "; ".join(bad)
 
 
-@router.get("/healthz", summary="Hub health (no token needed)")
+@router.get(
+    "/healthz",
+    summary="Hub health (no token needed)",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "A component is not working: the body says which"}},
+)
 async def healthz(request: Request) -> JSONResponse:
     state = request.app.state
     settings = state.settings

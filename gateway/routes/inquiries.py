@@ -10,22 +10,26 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
+from hub.i18n import Message
 from schemas.agencies import expand_agencies
 from schemas.codec import encode
 from schemas.identifiers import IdentifierError, canonical_identifier
 from schemas.models import Case, InquiryCreate, InquiryRequested, new_id
 from schemas.topics import COURT_COMMANDS
+from schemas.views import InquiryAccepted, InquiryView
 
 from .. import audit
 from ..db import inquiries as inquiries_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..idempotency import IdempotencyKey, first_created, request_hash
+from ..responses import AUTH_READ, errors
 from .cases import not_found
 
 router = APIRouter(prefix="/v1/inquiries", tags=["inquiries"])
 
 
 def unprocessable(loc: list[str], msg: str, kind: str) -> HTTPException:
+    """422 with one field error (``msg`` a reason, best a :class:`hub.i18n.Message`)."""
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": kind}])
 
 
@@ -34,19 +38,37 @@ def check_officer(settings: Any, court_id: str, officer: str, field: str = "offi
     if officer not in settings.officers_by_court.get(court_id, set()):
         raise unprocessable(
             ["body", field],
-            f"{officer!r} is not an officer of court {court_id} (HUB_COURT_OFFICERS)",
+            Message(
+                "{officer} is not an officer of court {court_id} (HUB_COURT_OFFICERS)",
+                officer=repr(officer),
+                court_id=court_id,
+            ),
             "not_an_officer",
         )
+
+
+def not_a_debtor(case_id: str) -> Message:
+    return Message(
+        "not a debtor of case {case_id}: a court may only inquire about a party subject to enforcement "
+        "in that case",
+        case_id=case_id,
+    )
 
 
 async def record_read(db: Any, court_id: str, case_id: str, authorization: str | None, **ids: str) -> None:
     """Audit one read of a debtor's assets through the API: who (the court and its token's
     fingerprint), when, which case (and inquiry)."""
-    async with db.engine.begin() as conn:
-        await audit.record(conn, "assets_read", case_id, court_id, audit.actor_of_token(authorization), ids)
+    # committed before the answer, in one transaction with the other requests' reads of the moment
+    await db.append_audit("assets_read", case_id, court_id, audit.actor_of_token(authorization), ids)
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Submit an asset inquiry")
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Submit an asset inquiry",
+    response_model=InquiryAccepted,
+    responses=errors(401, 404, 409, 413, 422),
+)
 async def create_inquiry(
     body: InquiryCreate,
     court_id: CourtId,
@@ -67,13 +89,8 @@ async def create_inquiry(
         try:  # a number failing its check names a debtor only when the case registered an override
             canonical_identifier(body.debtor.id_type, body.debtor.id_number)
         except IdentifierError as e:
-            raise unprocessable(["body", "debtor", "id_number"], f"Value error, {e}", "value_error") from None
-        raise unprocessable(
-            ["body", "debtor"],
-            f"not a debtor of case {body.case_id}: a court may only inquire "
-            "about a party subject to enforcement in that case",
-            "not_a_debtor",
-        )
+            raise unprocessable(["body", "debtor", "id_number"], str(e), "value_error") from None
+        raise unprocessable(["body", "debtor"], not_a_debtor(body.case_id), "not_a_debtor")
     try:
         agencies = expand_agencies(body.agencies, settings.bank_codes)
     except ValueError as e:
@@ -128,7 +145,8 @@ async def create_inquiry(
 @router.get(
     "/{inquiry_id}",
     summary="An inquiry's status per agency and the linked assets",
-    response_model=dict[str, Any],
+    response_model=InquiryView,
+    responses=errors(*AUTH_READ),
 )
 async def get_inquiry(
     inquiry_id: str,

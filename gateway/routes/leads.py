@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from schemas.agencies import expand_agencies
 from schemas.leads import LeadCreate, PayoutCreate
 from schemas.models import InquiryCreate, new_id
+from schemas.views_records import FundsView, LeadList, LeadView, PayoutView
 
 from .. import audit
 from ..db import Database, _utc
@@ -30,6 +31,7 @@ from ..funds import balance, case_deductions, case_payouts, held_by_deduction, p
 from ..funds import payouts as payouts_table
 from ..idempotency import IdempotencyKey, first_created, request_hash
 from ..leads import FollowUps, lead_due_at, lead_view, leads
+from ..responses import AUTH_READ, errors
 from ..termination import debtor_key
 from .cases import not_found
 from .control_orders import check_judge
@@ -65,6 +67,8 @@ async def _lead(db: Database, lead_id: str) -> dict[str, Any]:
     "/{case_id}/leads",
     status_code=status.HTTP_201_CREATED,
     summary="Record a lead (财产线索) and check it with a targeted inquiry",
+    response_model=LeadView,
+    responses=errors(401, 404, 409, 413, 422),
 )
 async def create_lead(
     case_id: str,
@@ -145,7 +149,12 @@ async def create_lead(
     return await _lead(db, lead_id)
 
 
-@router.get("/{case_id}/leads", summary="The leads of a case, oldest first")
+@router.get(
+    "/{case_id}/leads",
+    summary="The leads of a case, oldest first",
+    response_model=LeadList,
+    responses=errors(*AUTH_READ),
+)
 async def list_leads(case_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
     """``{"case_id", "items": [lead]}`` (``gateway.leads.lead_view``), oldest first. 404: not this
     court's case."""
@@ -173,6 +182,8 @@ def _over_balance(amount: str, held: str) -> HTTPException:
     "/{case_id}/payouts",
     status_code=status.HTTP_201_CREATED,
     summary="Pay deducted money out of the case's fund ledger",
+    response_model=PayoutView,
+    responses=errors(401, 404, 409, 413, 422),
 )
 async def create_payout(
     case_id: str,
@@ -233,7 +244,12 @@ async def create_payout(
     return payout_view(row)
 
 
-@router.get("/{case_id}/funds", summary="The case's fund ledger: deducted, paid, held")
+@router.get(
+    "/{case_id}/funds",
+    summary="The case's fund ledger: deducted, paid, held",
+    response_model=FundsView,
+    responses=errors(*AUTH_READ),
+)
 async def get_funds(case_id: str, court_id: CourtId, db: Db) -> dict[str, Any]:
     """``{"case_id", "deducted", "paid", "held"`` (decimal strings, yuan), ``"deductions": [{"order_id",
     "asset_id", "amount", "deducted_at", "held", "reminded_at"}]`` (oldest first; ``held``: what of it

@@ -12,10 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from schemas.views import CasePage
+from schemas.views_records import InquiryPage, OrderPage
+
 from ..db import _utc, control_orders, inquiries
 from ..deps import CourtId, Db
 from ..feed import result_summary
 from ..findback import CursorError, list_cases, list_rows, lookup_digests
+from ..responses import AUTH_READ, errors
 from .cases import not_found
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -34,7 +38,12 @@ def _iso(value: Any) -> str | None:
     return _utc(value).isoformat() if value is not None else None
 
 
-@router.get("", summary="The court's cases, filtered, a page at a time")
+@router.get(
+    "",
+    summary="The court's cases, filtered, a page at a time",
+    response_model=CasePage,
+    responses=errors(401, 422),
+)
 async def cases_list(
     court_id: CourtId,
     db: Db,
@@ -82,7 +91,12 @@ async def _known_case(db: Db, case_id: str, court_id: str) -> None:
         raise not_found("case", case_id)
 
 
-@router.get("/{case_id}/inquiries", summary="A case's inquiries, a page at a time")
+@router.get(
+    "/{case_id}/inquiries",
+    summary="A case's inquiries, a page at a time",
+    response_model=InquiryPage,
+    responses=errors(*AUTH_READ),
+)
 async def case_inquiries(
     case_id: str, court_id: CourtId, db: Db, cursor: Cursor = None, limit: Limit = 50
 ) -> dict[str, Any]:
@@ -110,7 +124,12 @@ async def case_inquiries(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/{case_id}/control-orders", summary="A case's control orders, a page at a time")
+@router.get(
+    "/{case_id}/control-orders",
+    summary="A case's control orders, a page at a time",
+    response_model=OrderPage,
+    responses=errors(*AUTH_READ),
+)
 async def case_orders(
     case_id: str, court_id: CourtId, db: Db, cursor: Cursor = None, limit: Limit = 50
 ) -> dict[str, Any]:

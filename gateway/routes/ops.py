@@ -6,28 +6,35 @@
 - ``GET /metrics`` (no token, like any Prometheus target): lag, lag seconds and statuses as gauges,
   dead letters as a counter, and the connectors' own metrics appended (fetched from their /metrics),
   so one scrape of the gateway covers the desk.
-- ``GET /ops``: the desk's page (``gateway/static/ops.html``, self-contained: no asset from outside).
+- ``GET /ops``: the desk's page (``gateway/static/ops.html``, self-contained: no asset from outside),
+  in English or Chinese (``Accept-Language``), times in RFC 3339 at Asia/Shanghai (+08:00).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from hub.i18n import negotiate, translations
 from hub.lag import STATUS_CODES, Status
 from hub.lag_sampler import LagSampler
 from hub.settings import HubSettings
 from schemas.topics import agency_controls_topic, agency_requests_topic
+from schemas.views_records import OpsAgencies, OpsLag
 
 from ..deps import Db, OpsRole, Settings
+from ..responses import errors
+from ..watch import watch_metrics
 
 __all__ = ["router"]
 
@@ -63,12 +70,22 @@ async def _connectors(settings: HubSettings, path: str) -> tuple[httpx.Response 
     return r, "ok"
 
 
-@router.get("/v1/ops/lag", summary="Consumer lag, lag in seconds and status per group and partition")
+@router.get(
+    "/v1/ops/lag",
+    summary="Consumer lag, lag in seconds and status per group and partition",
+    response_model=OpsLag,
+    responses=errors(401, 503),
+)
 async def ops_lag(request: Request, _: OpsRole) -> dict[str, Any]:
     return _sampler(request).snapshot()
 
 
-@router.get("/v1/ops/agencies", summary="Agency health from the connectors, with dead-letter counts")
+@router.get(
+    "/v1/ops/agencies",
+    summary="Agency health from the connectors, with dead-letter counts",
+    response_model=OpsAgencies,
+    responses=errors(401),
+)
 async def ops_agencies(settings: Settings, db: Db, _: OpsRole) -> dict[str, Any]:
     (resp, connectors), dead = await asyncio.gather(_connectors(settings, "/stats"), db.dead_letter_counts())
     stats: dict[str, Any] = resp.json() if resp is not None else {}
@@ -160,7 +177,7 @@ async def metrics(request: Request, settings: Settings, db: Db) -> Response:
     up = GaugeMetricFamily("hub_connectors_metrics_up", "1 if the connectors' /metrics answered")
     up.add_metric([], 1.0 if resp is not None else 0.0)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Families([*_lag_families(snapshot), dl, up]))
+    registry.register(_Families([*_lag_families(snapshot), dl, up, *await watch_metrics(db)]))
     body = generate_latest(registry)
     if resp is not None:
         body += resp.content if resp.content.endswith(b"\n") else resp.content + b"\n"
@@ -168,6 +185,22 @@ async def metrics(request: Request, settings: Settings, db: Db) -> Response:
 
 
 @router.get("/ops", include_in_schema=False)
-async def ops_page() -> FileResponse:
-    """The desk's page; it asks for the ops token itself and keeps it in the browser's localStorage."""
-    return FileResponse(STATIC / "ops.html", media_type="text/html; charset=utf-8")
+async def ops_page(
+    request: Request,
+    lang: Annotated[str | None, Query(max_length=35, description="en or zh-CN; else Accept-Language")] = None,
+) -> HTMLResponse:
+    """The desk's page in the reader's language (``?lang=``, else ``Accept-Language``: ``en`` or
+    ``zh-CN``): ``<html lang>`` set and the ``ops`` catalogue of ``hub.i18n`` embedded for the page's
+    script, which translates every label and shows every time as RFC 3339 in Asia/Shanghai. It asks
+    for the ops token itself and keeps it in the browser's localStorage."""
+    locale = negotiate(lang or request.headers.get("accept-language"))
+    page = _page_template().replace('<html lang="en">', f'<html lang="{locale}">', 1)
+    catalogue = json.dumps(translations("ops", locale), ensure_ascii=False).replace("</", "<\\/")
+    page = page.replace("<!--i18n-->", f'<script id="i18n" type="application/json">{catalogue}</script>', 1)
+    headers = {"Content-Language": locale, "Vary": "Accept-Language"}
+    return HTMLResponse(page, headers=headers)
+
+
+@functools.cache
+def _page_template() -> str:
+    return (STATIC / "ops.html").read_text(encoding="utf-8")

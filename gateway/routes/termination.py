@@ -19,12 +19,15 @@ from hub.clock import Clock, clock_from_settings
 from hub.settings import HubSettings
 from schemas.models import new_id
 from schemas.termination import TerminationCreate
+from schemas.views import TerminationView
+from schemas.views_records import TerminationCheck
 
 from .. import audit
 from ..db import Database, _utc
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Settings
 from ..requery import Requery
+from ..responses import AUTH_READ, errors
 from ..termination import (
     due_at,
     requeries,
@@ -33,6 +36,7 @@ from ..termination import (
     termination_view,
     terminations,
 )
+from ..watch import set_watch
 from .cases import not_found
 from .control_orders import check_judge
 from .inquiries import create_inquiry
@@ -133,6 +137,8 @@ def _refusal(check: dict[str, Any]) -> HTTPException:
 @router.get(
     "/{case_id}/termination-check",
     summary="Whether the case may be terminated for now (终本), and what is missing",
+    response_model=TerminationCheck,
+    responses=errors(*AUTH_READ),
 )
 async def get_termination_check(
     case_id: str, court_id: CourtId, db: Db, settings: Settings, request: Request
@@ -148,6 +154,11 @@ async def get_termination_check(
     "/{case_id}/termination",
     status_code=status.HTTP_201_CREATED,
     summary="Terminate the case for now (终本); refused with 422 listing what is missing",
+    response_model=TerminationView,
+    responses={
+        200: {"model": TerminationView, "description": "The termination already in force (nothing recorded)"},
+        **errors(401, 404, 413, 422),
+    },
 )
 async def terminate(
     case_id: str,
@@ -196,6 +207,7 @@ async def terminate(
             await conn.execute(
                 cases_table.update().where(cases_table.c.case_id == case_id).values(status="terminated")
             )
+            await set_watch(db, conn, case, now, termination=True)  # its debtors watched for new assets
             details = {"termination_id": termination_id, "reason": audit.digest(body.reason)}
             await audit.record(conn, "termination", case_id, court_id, body.approved_by, details)
     except IntegrityError:  # a concurrent termination of the same case won: answer with it
@@ -208,7 +220,12 @@ async def terminate(
     return termination_view(next(r for r in rows if r.termination_id == termination_id))
 
 
-@router.post("/{case_id}/resumption", summary="Resume a case terminated for now (恢复执行)")
+@router.post(
+    "/{case_id}/resumption",
+    summary="Resume a case terminated for now (恢复执行)",
+    response_model=TerminationView,
+    responses=errors(401, 404, 409, 413, 422),
+)
 async def resume(
     case_id: str,
     body: TerminationCreate,
@@ -220,7 +237,7 @@ async def resume(
     """200 with the termination, now ``resumed`` (re-queries stop); a repeat answers the same record.
     409: the case was never terminated. 422: ``approved_by`` is not a judge of the court. 404: not
     this court's case."""
-    await _find(db, case_id, court_id)
+    case = await _find(db, case_id, court_id)
     check_judge(settings, court_id, body.approved_by, "approved_by")
     rows = await _termination_rows(db, case_id)
     in_force = [r for r in rows if r.active_case_id is not None]
@@ -253,6 +270,7 @@ async def resume(
             await conn.execute(
                 cases_table.update().where(cases_table.c.case_id == case_id).values(status="active")
             )
+            await set_watch(db, conn, case, now, termination=False)  # the automatic watch ends
             details = {"termination_id": termination_id, "reason": audit.digest(body.reason)}
             await audit.record(conn, "resumption", case_id, court_id, body.approved_by, details)
     rows = await _termination_rows(db, case_id)

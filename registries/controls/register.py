@@ -44,6 +44,7 @@ class ControlRegister(Decider):
         self._seq = 0
         self._lock = threading.RLock()
         self._file = RegisterFile(path) if path is not None else None
+        self._planted: dict[int, tuple[str, Decimal, list[RegControl]]] = {}
         if self._file is not None:
             self._restore(self._file)
 
@@ -61,6 +62,27 @@ class ControlRegister(Decider):
             live.sort(key=lambda c: (c.position or 0, c.seq))
             ended = sorted((c for c in asset.controls if c.status == "expired"), key=lambda c: c.seq)
             return asset.balance, [dataclasses.replace(c) for c in (*live, *ended)]
+
+    def added(self, holding: Holding) -> None:
+        """A record appended to the holdings at run time (``POST /_admin/records``)."""
+        with self._lock:
+            index = len(self._holdings) - 1
+            if self._by_ref is not None:
+                self._by_ref.setdefault(holding.ref, []).append(index)
+            if self._index is not None:
+                self._index[id(holding)] = index
+            saved = self._planted.pop(index, None)
+            if saved is not None and saved[0] == holding.ref:
+                self._assets[index] = Asset(holding, holding.kind, saved[1], saved[2])
+
+    def revalued(self, holding: Holding, value: Decimal) -> None:
+        """A record's balance (value) changed at the registry (a credit): the register follows."""
+        with self._lock:
+            holding.value = value
+            index = self._index_of(holding)
+            if index in self._assets:
+                self._assets[index].balance = value
+                self._save(index, self._assets[index], None)
 
     # ------------------------------------------------------------ commands
 
@@ -187,7 +209,11 @@ class ControlRegister(Decider):
 
     def _restore(self, file: RegisterFile) -> None:
         for index, ref, balance, controls in file.assets():
-            if index >= len(self._holdings) or self._holdings[index].ref != ref:
+            if index >= len(self._holdings):  # a record planted at run time: restored when re-planted
+                self._planted[index] = (ref, balance, controls)
+                self._seq = max([self._seq, *(c.seq for c in controls)])
+                continue
+            if self._holdings[index].ref != ref:
                 continue  # another population than the one this file was written for
             holding = self._holdings[index]
             self._assets[index] = Asset(holding, holding.kind, balance, controls)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from connectors.http_client import registry_client
 from connectors.registry_adapters import build_adapter
+from connectors.signed_transport import sealed_registry_client
 from hub.settings import HubSettings
 from schemas.identifiers import identifier_variants
 from schemas.models import AgencyRequest, IdentifierForm, Party
@@ -88,7 +88,8 @@ async def fan_out(settings: HubSettings, debtors: list[dict[str, str]], concurre
     slots = asyncio.Semaphore(concurrency)
     result = PeerResult(n=len(debtors), elapsed_s=0.0, cpu_s=0.0)
 
-    async with registry_client(limits=limits, timeout=timeout) as client:
+    # sealed as the hub's connectors are (the registries refuse unsigned requests; hub/signing.py)
+    async with sealed_registry_client(settings, agencies, limits=limits, timeout=timeout) as client:
 
         async def one(reqs: list[AgencyRequest]) -> None:
             async with slots:

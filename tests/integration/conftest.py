@@ -328,6 +328,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubClient]:
         "HUB_CONTROL_REMINDER_DAYS": str(REMINDER_DAYS),
         "HUB_INQUIRY_RETENTION_SECONDS": str(RETENTION_SECONDS),
         "HUB_STATE_DIR": str(state),
+        # the session hub serves the functional tests; the durable store is tested by the hubs of
+        # test_reliability, test_broker_retention and test_broker_store, which start their own
+        "HUB_EMBEDDED_BROKER_STORAGE": "memory",
         "HUB_EMBEDDED_KAFKA_PORT": str(base),
         "HUB_REGISTRY_BASE_PORT": str(base),
         "HUB_GATEWAY_PORT": str(base + 15),

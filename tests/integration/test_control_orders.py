@@ -197,13 +197,13 @@ def test_possible_link_cannot_be_frozen_until_a_judge_confirms_it(hub: HubClient
     }
     refused = hub.court_a.post("/v1/control-orders", json=body)
     assert refused.status_code == 422
-    assert refused.json()["detail"][0]["type"] == "linkage_not_confirmed"
+    assert refused.json()["errors"][0]["type"] == "linkage_not_confirmed"
 
     not_a_judge = hub.court_a.post(
         f"/v1/cases/{case_id}/asset-confirmations",
         json={"asset_id": account["asset_id"], "confirmed_by": "clerk-7"},
     )
-    assert not_a_judge.status_code == 422 and not_a_judge.json()["detail"][0]["loc"] == [
+    assert not_a_judge.status_code == 422 and not_a_judge.json()["errors"][0]["loc"] == [
         "body",
         "confirmed_by",
     ]
@@ -237,7 +237,7 @@ def test_bad_orders_get_4xx_naming_the_field(hub: HubClient) -> None:
             422,
             "no inquiry of case",
         ),
-        ({"action": "burn", "approved_by": hub.judge()}, 422, "Input should be"),
+        ({"action": "burn", "approved_by": hub.judge()}, 422, "action: input should be"),
     ]
     for extra, code, words in cases:
         body = {"case_id": case_id, "asset_id": asset_id, **hub.asking(), **extra}

@@ -31,9 +31,9 @@ SETTLED = {"effective", "waiting", "partial", "rejected", "failed"}
 
 
 def field_errors(response: httpx.Response) -> list[dict[str, Any]]:
-    """The invalid fields of a 422, as v1's ``detail`` list or RFC 9457's ``errors``."""
+    """The invalid fields of a 422 (RFC 9457 problem details' ``errors``)."""
     body = response.json()
-    errors = body.get("errors") if isinstance(body.get("errors"), list) else body["detail"]
+    errors = body["errors"]
     assert isinstance(errors, list), body
     return errors
 

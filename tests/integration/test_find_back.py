@@ -98,7 +98,7 @@ def test_cases_are_listed_filtered_by_number_status_and_debtor_and_paged(hub: Hu
     ):
         r = hub.court_a.get("/v1/cases", params=params)
         assert r.status_code == 422, r.text
-        assert any(e["loc"] == loc for e in r.json()["detail"]), r.text
+        assert any(e["loc"] == loc for e in r.json()["errors"]), r.text
     for path in (
         f"/v1/cases/{mine[0]}/inquiries",
         f"/v1/cases/{mine[0]}/control-orders",
@@ -123,7 +123,7 @@ def test_a_case_number_registered_again_gets_409_naming_the_first_case(hub: HubC
         dup = hub.court_a.post("/v1/cases", json=case_body([RICH], number), headers=headers)
         assert dup.status_code == 409, dup.text
         assert dup.json()["case_id"] == case_id
-        assert dup.json()["detail"][0]["loc"] == ["body", "case_number"]
+        assert dup.json()["errors"][0]["loc"] == ["body", "case_number"]
     other_court = hub.court_b.post("/v1/cases", json=case_body([NUMBERED], number))
     assert other_court.status_code == 201 and other_court.json()["case_id"] != case_id
 
@@ -274,7 +274,7 @@ def test_a_batch_with_a_bad_item_is_refused_whole_naming_each_item(hub: HubClien
     ]
     r = hub.court_a.post("/v1/inquiry-batches", json={"items": items, **hub.asking()})
     assert r.status_code == 422, r.text
-    locs = [e["loc"] for e in r.json()["detail"]]
+    locs = [e["loc"] for e in r.json()["errors"]]
     assert locs == [
         ["body", "items", 1, "case_id"],
         ["body", "items", 2, "debtor"],
@@ -283,8 +283,8 @@ def test_a_batch_with_a_bad_item_is_refused_whole_naming_each_item(hub: HubClien
     assert read_all(hub.court_a, f"/v1/cases/{case_id}/inquiries") == [], "nothing of a refused batch is kept"
     bad_id = {**items[0], "debtor": {"id_type": "resident_id", "id_number": "12345"}}
     r = hub.court_a.post("/v1/inquiry-batches", json={"items": [items[0], bad_id], **hub.asking()})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:4] == ["body", "items", 1, "debtor"], r.text
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"][:4] == ["body", "items", 1, "debtor"], r.text
     r = hub.court_a.post("/v1/inquiry-batches", json={"items": [items[0]] * 1001, **hub.asking()})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "items"], r.text
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "items"], r.text
     r = hub.court_a.post("/v1/inquiry-batches", json={"items": [items[0]]})
-    assert r.status_code == 422 and ["body", "officer"] in [e["loc"] for e in r.json()["detail"]], r.text
+    assert r.status_code == 422 and ["body", "officer"] in [e["loc"] for e in r.json()["errors"]], r.text

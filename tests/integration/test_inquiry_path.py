@@ -46,6 +46,9 @@ def test_health_reports_every_component(hub: HubClient) -> None:
         "reconciler",
         "re-query",
         "leads and payouts",
+        "transfer deadlines",
+        "watch hits",
+        "watch republisher",
         "database probe",
     }
     assert all(loop["healthy"] for loop in body["loops"].values())
@@ -131,8 +134,13 @@ def test_another_court_cannot_see_the_case_or_inquiry(hub: HubClient) -> None:
     inquiry_id = hub.inquire(case_id, RICH)
     assert hub.court_b.get(f"/v1/cases/{case_id}").status_code == 404
     assert hub.court_b.get(f"/v1/inquiries/{inquiry_id}").status_code == 404
-    assert hub.court_b.get("/v1/cases/case_doesnotexist").json() == {
-        "detail": "case case_doesnotexist not found"
+    missing = hub.court_b.get("/v1/cases/case_doesnotexist")
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json() == {
+        "type": "urn:enforcement-hub:problem:not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "Case case_doesnotexist not found.",
     }
     r = hub.court_b.post(
         "/v1/inquiries",
@@ -159,7 +167,7 @@ def test_inquiry_about_someone_not_a_debtor_is_refused_with_reason(hub: HubClien
         },
     )
     assert r.status_code == 422
-    detail = r.json()["detail"][0]
+    detail = r.json()["errors"][0]
     assert detail["loc"] == ["body", "debtor"]
     assert "not a debtor" in detail["msg"]
 
@@ -194,7 +202,7 @@ def test_bad_case_bodies_get_422_naming_field_and_reason(
     }
     r = hub.court_a.post("/v1/cases", json=body)
     assert r.status_code == 422, r.text
-    errors = r.json()["detail"]
+    errors = r.json()["errors"]
     assert any(e["loc"] == loc and reason in e["msg"] for e in errors), errors
 
 
@@ -209,6 +217,6 @@ def test_unknown_agency_and_malformed_json_are_4xx(hub: HubClient) -> None:
             **hub.asking(),
         },
     )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "agencies"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "agencies"]
     r = hub.court_a.post("/v1/inquiries", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422

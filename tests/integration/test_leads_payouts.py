@@ -148,7 +148,7 @@ def test_payouts_never_exceed_the_deducted_money_and_held_money_is_reminded(
     body = {"amount": "6000.01", "payee": "申请人甲", "approved_by": hub.judge()}
     r = hub.court_a.post(url, json=body)
     assert r.status_code == 422, r.text
-    assert [(e["loc"], e["type"]) for e in r.json()["detail"]] == [(["body", "amount"], "exceeds_held")]
+    assert [(e["loc"], e["type"]) for e in r.json()["errors"]] == [(["body", "amount"], "exceeds_held")]
 
     key = {"Idempotency-Key": f"payout-{case_id}"}
     r = hub.court_a.post(url, json={**body, "amount": "4000.00"}, headers=key)

@@ -76,7 +76,7 @@ def test_a_namesakes_assets_are_excluded_but_counted(hub: HubClient) -> None:
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:
     body = response.json()
-    errors = body.get("errors") if isinstance(body.get("errors"), list) else body.get("detail")
+    errors = body["errors"]
     assert isinstance(errors, list), body
     return errors
 

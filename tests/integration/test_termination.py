@@ -67,7 +67,7 @@ def test_refused_listing_securities_as_missing_then_accepted_after_a_full_inquir
 
     r = terminate(hub, case_id)
     assert r.status_code == 422, r.text
-    assert [(e["loc"], e["type"]) for e in r.json()["detail"]] == [
+    assert [(e["loc"], e["type"]) for e in r.json()["errors"]] == [
         (["termination_check", "debtors", 0, "agencies", "securities"], "never_asked")
     ]
     assert hub.court_a.get(f"/v1/cases/{case_id}").json()["status"] == "active"
@@ -90,7 +90,7 @@ def test_refused_listing_securities_as_missing_then_accepted_after_a_full_inquir
     assert hub.court_b.get(f"/v1/cases/{case_id}/termination-check").status_code == 404
 
     r = hub.court_a.post(f"/v1/cases/{case_id}/resumption", json={**BODY, "approved_by": "nobody"})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "approved_by"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "approved_by"]
     r = hub.court_a.post(f"/v1/cases/{case_id}/resumption", json={**BODY, "approved_by": hub.judge()})
     assert r.status_code == 200 and r.json()["status"] == "resumed"
     assert hub.court_a.get(f"/v1/cases/{case_id}").json()["status"] == "active"

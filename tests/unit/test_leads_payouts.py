@@ -176,15 +176,15 @@ def test_a_lead_names_a_known_agency_and_an_officer_of_the_court(tmp_path: Path)
     async def scenario(hub: Hub) -> None:
         case_id = await hub.case()
         r = await hub.client.post(f"/v1/cases/{case_id}/leads", json=lead("bank:nowhere"))
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "agency"], r.text
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "agency"], r.text
         r = await hub.client.post(f"/v1/cases/{case_id}/leads", json=lead("moon"))
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "agency"], r.text
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "agency"], r.text
         r = await hub.client.post(f"/v1/cases/{case_id}/leads", json=lead("police", officer="officer-9"))
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "officer"], r.text
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "officer"], r.text
         r = await hub.client.post(f"/v1/cases/{case_id}/leads", json=lead("police", urgent="yes"))
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "urgent"], r.text
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "urgent"], r.text
         r = await hub.client.post(f"/v1/cases/{case_id}/leads", json=lead("police", description=" "))
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "description"], r.text
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "description"], r.text
         other = await hub.case(court_id="court-b")
         assert (await hub.client.post(f"/v1/cases/{other}/leads", json=lead("police"))).status_code == 404
         assert (await hub.client.get(f"/v1/cases/{other}/leads")).status_code == 404
@@ -241,7 +241,7 @@ def test_payouts_never_exceed_what_was_deducted_and_held_money_is_reminded_once(
         body = {"amount": "5000.01", "payee": "申请人甲", "approved_by": "judge-1"}
         r = await hub.client.post(url, json=body)
         assert r.status_code == 422, r.text
-        (error,) = r.json()["detail"]
+        (error,) = r.json()["errors"]
         assert (
             error["loc"] == ["body", "amount"]
             and error["type"] == "exceeds_held"
@@ -249,12 +249,12 @@ def test_payouts_never_exceed_what_was_deducted_and_held_money_is_reminded_once(
         )
         for bad in ("0", "-1.00", "1.001", 12.5, "abc"):
             r = await hub.client.post(url, json={**body, "amount": bad})
-            assert r.status_code == 422 and r.json()["detail"][0]["loc"][:2] == ["body", "amount"], (
+            assert r.status_code == 422 and r.json()["errors"][0]["loc"][:2] == ["body", "amount"], (
                 bad,
                 r.text,
             )
         r = await hub.client.post(url, json={**body, "amount": "10.00", "approved_by": "judge-9"})
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "approved_by"]
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "approved_by"]
 
         key = {"Idempotency-Key": "pay-1"}
         r = await hub.client.post(url, json={**body, "amount": "2500.00"}, headers=key)
@@ -271,7 +271,7 @@ def test_payouts_never_exceed_what_was_deducted_and_held_money_is_reminded_once(
             ("ord_d2", "2000.00"),
         ]
         r = await hub.client.post(url, json={**body, "amount": "2500.01"})
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "amount"]
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "amount"]
 
         # two payouts at once that together exceed what is held: one is paid, the other refused
         both = await asyncio.gather(

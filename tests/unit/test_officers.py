@@ -49,7 +49,7 @@ def _post(path: str, body: dict[str, Any]) -> httpx.Response:
 def _locs(r: httpx.Response) -> list[list[Any]]:
     assert r.status_code == 422, r.text
     body = r.json()
-    errors = body.get("errors") or body["detail"]
+    errors = body["errors"]
     return [e["loc"] for e in errors]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -68,6 +69,10 @@ class FakeDb:
 
     async def add_dead_letter(self, letter: dict[str, Any]) -> None:
         self.letters.append(letter)
+
+    async def owners(self, kind: str, ids: list[str]) -> dict[str, Any]:
+        """Producer checks (gateway/producer_checks.py): no inquiry stored, every case court-a's."""
+        return {i: SimpleNamespace(court_id="court-a") for i in ids} if kind == "case" else {}
 
 
 def record(tp: TopicPartition, offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:

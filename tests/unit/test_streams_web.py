@@ -73,6 +73,7 @@ def test_the_stream_workers_web_server_serves_health_and_no_table(tmp_path: Path
     assert out["listening"] == [["127.0.0.1", port]]
     # /healthz answers (503: no partitions assigned without a broker); faust's index says only "OK"
     assert out["answers"]["/healthz"] == [503, '{"ok":false,"progress":0}']
-    assert out["routes"] == ["/", "/healthz"]
+    # /watch: the new-asset watch's counters (numbers only, as metrics are)
+    assert out["routes"] == ["/", "/healthz", "/watch"]
     for path in CLOSED:
         assert out["answers"][path][0] == 404, (path, out["answers"][path])

@@ -177,16 +177,16 @@ def test_check_lists_what_is_missing_and_termination_is_refused_then_accepted(tm
         await hub.answered(case_id, 1, {"bank:boc": "unavailable"})
         r = await hub.client.post(f"/v1/cases/{case_id}/termination", json=BODY)
         assert r.status_code == 422, r.text
-        assert sorted((e["loc"], e["type"]) for e in r.json()["detail"]) == [
+        assert sorted((e["loc"], e["type"]) for e in r.json()["errors"]) == [
             (["termination_check", "debtors", 0, "agencies", "bank:boc"], "never_asked"),
             (["termination_check", "debtors", 1, "agencies", "bank:boc"], "not_answered"),
         ]
         assert not await rows(hub.db, sa.select(requeries))
 
         r = await hub.client.post(f"/v1/cases/{case_id}/termination", json={**BODY, "approved_by": "judge-9"})
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "approved_by"]
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "approved_by"]
         r = await hub.client.post(f"/v1/cases/{case_id}/termination", json={**BODY, "reason": " \n "})
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "reason"
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "reason"
 
         for debtor in (0, 1):
             await hub.answered(case_id, debtor, {"bank:boc": "answered"})
@@ -227,7 +227,7 @@ def test_check_lists_what_is_missing_and_termination_is_refused_then_accepted(tm
         assert steps == [("termination", "judge-1"), ("resumption", "judge-1")]  # each once
         never = await hub.case()
         r = await hub.client.post(f"/v1/cases/{never}/resumption", json=BODY)
-        assert r.status_code == 409 and r.json()["detail"][0]["type"] == "not_terminated"
+        assert r.status_code == 409 and r.json()["errors"][0]["type"] == "not_terminated"
 
     run(tmp_path, scenario)
 
