@@ -225,7 +225,9 @@ def create_app(
         response = await guarded(request, call_next)
         if seal is not None:  # every answer of the API is signed, refusals and faults included
             response = await seal.seal(request, response)
-        stats["requests"] += 1
+        # the query and control API's calls; the change feeds (EXEMPT) are counted apart (a follower
+        # polls the feed all the time, and the circuit tests count what the breaker lets through)
+        stats["feed_requests" if path in EXEMPT else "requests"] += 1
         stats[f"status:{response.status_code}"] += 1
         stats[f"path:{path}"] += 1
         return response
@@ -269,6 +271,7 @@ def create_app(
         return {
             "agency": agency,
             "requests": stats["requests"],
+            "feed_requests": stats["feed_requests"],
             "by_status": {k.removeprefix("status:"): v for k, v in stats.items() if k.startswith("status:")},
             "by_path": {k.removeprefix("path:"): v for k, v in stats.items() if k.startswith("path:")},
             "faults": faults.public(),

@@ -72,8 +72,9 @@ def test_an_inquiry_lost_in_transit_is_sent_again_and_completes(hub: HubClient) 
 
 def test_an_inquiry_the_hub_never_answers_is_settled_partial_by_the_gateway(hub: HubClient) -> None:
     case_id = hub.create_case([RICH])
-    # past every re-drive: the gateway settles it at once, and says why, agency by agency
-    inquiry_id = _accepted_but_lost(hub, case_id, SLA_SECONDS + 5 * RECONCILE_GRACE_SECONDS, RICH)
+    # past every re-drive, the partial one's too (SLA + 10 x grace): the gateway settles it at once,
+    # and says why, agency by agency, and nothing asks again (a re-drive could complete it first)
+    inquiry_id = _accepted_but_lost(hub, case_id, SLA_SECONDS + 11 * RECONCILE_GRACE_SECONDS, RICH)
     result = _wait_status(hub, inquiry_id, timeout=15)
     assert result["status"] == "partial"
     assert {a["status"] for a in result["agencies"].values()} == {"unavailable"}
