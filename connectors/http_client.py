@@ -15,7 +15,16 @@ classes, as with httpx's own transport:
 
 ``httpx_aiohttp``'s own mapping reports a refused or closed connection as ``ConnectTimeout``,
 which would tell the desk "registry timed out" for a registry that is down; this module maps by
-the aiohttp exception's class instead. Limits: ``max_connections`` bounds the connections
+the aiohttp exception's class instead.
+
+A request that fails because the registry closed or reset the connection before answering is sent
+once more at once (the closed connection is dropped from the pool): a pooled connection the
+registry closed for idleness just as the request went out fails that way without the registry
+being at fault, and after a quiet spell (a broker outage, a night) a burst would meet several of
+them and open the agency's circuit. Registry calls are safe to repeat (queries read; a control is
+idempotent by its order id).
+
+Limits: ``max_connections`` bounds the connections
 (aiohttp's ``limit``) and ``keepalive_expiry`` their idle life; aiohttp keeps every idle
 connection up to ``max_connections`` (``max_keepalive_connections`` has no equivalent).
 """
@@ -28,7 +37,10 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["RegistryTransport", "registry_client", "to_httpx_error"]
+__all__ = ["CLOSED_BEFORE_ANSWER", "RegistryTransport", "registry_client", "to_httpx_error"]
+
+#: what a connection closed or reset by the registry before its answer raises: sent once more
+CLOSED_BEFORE_ANSWER = (httpx.RemoteProtocolError, httpx.ReadError)
 
 
 def to_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
@@ -83,7 +95,13 @@ class RegistryTransport(AiohttpTransport):
         try:
             response = await super().handle_async_request(request)
         except (httpx.TransportError, aiohttp.ClientError, OSError) as e:
-            raise to_httpx_error(e, request) from None
+            error = to_httpx_error(e, request)
+            if not isinstance(error, CLOSED_BEFORE_ANSWER):
+                raise error from None
+            try:  # once more, on a new connection (the module's docstring says why)
+                response = await super().handle_async_request(request)
+            except (httpx.TransportError, aiohttp.ClientError, OSError) as again:
+                raise to_httpx_error(again, request) from None
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _MappedStream(response.stream, request)
         return response

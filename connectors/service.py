@@ -77,6 +77,7 @@ async def run_connectors(settings: HubSettings, agencies: list[str] | None = Non
     limits = httpx.Limits(
         max_connections=settings.connector_concurrency * len(agencies),
         max_keepalive_connections=settings.connector_concurrency,
+        keepalive_expiry=settings.connector_keepalive_seconds,
     )
     timeout = httpx.Timeout(settings.connector_timeout_seconds)
     producer = make_producer(settings)

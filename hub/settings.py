@@ -177,6 +177,9 @@ class HubSettings(BaseSettings):
     # --- connectors
     connector_concurrency: int = Field(16, ge=1, le=4096)
     connector_timeout_seconds: float = Field(5.0, gt=0)
+    connector_keepalive_seconds: float = Field(
+        2.0, gt=0, description="how long an idle registry connection is kept for reuse (seconds)"
+    )
     connector_max_attempts: int = Field(6, ge=1)
     connector_backoff_initial: float = Field(0.2, ge=0)
     connector_backoff_max: float = Field(3.0, ge=0)

@@ -137,7 +137,12 @@ app = faust.App(
     producer_linger=0.002,
     consumer_auto_offset_reset="earliest",
     # masked lines and tracebacks, and client-library errors at most once per 10 s per template
-    logging_config=logging_config("streams"),
+    # and table recovery's progress (changelog partitions, highwaters, offsets: no personal data),
+    # which says why a restarted worker is not ready yet
+    logging_config={
+        **logging_config("streams"),
+        "loggers": {"faust.tables.recovery": {"level": "INFO"}, "faust.tables.manager": {"level": "INFO"}},
+    },
     # The embedded broker's ListOffsets can trail what a consumer has already read by an offset or
     # two (ARCHITECTURE.md), which faust's recovery check takes for data removed from a changelog
     # and crashes the worker on, over and over. Recovery still reads every changelog to its end.

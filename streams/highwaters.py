@@ -11,6 +11,14 @@ A Fetch answer carries the partition's high watermark from the broker's own reco
 one producers advance), which is exact. So the end offset used for recovery is the larger of the
 ListOffsets answer and the high watermark a fetch reports. On Apache Kafka the two agree and this
 costs one small fetch per partition at each rebalance.
+
+The high watermark itself can count records the broker does not have: the durable store records a
+partition's new high watermark and its record batch in two writes, and a broker killed between
+them (a power cut) comes back counting the batch it never stored, whose producer was never acked.
+Recovery would wait for ever for those offsets (nothing but the worker itself writes its
+changelog). So the end is checked by fetching the record before it; when the broker serves none,
+the end is where the records it does serve end (found by stepping back from the end), and the gap
+is logged. A later write fills nothing in: the broker serves the next batch after the gap.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from hub.kafka import client_security
 
-__all__ = ["fetched_highwaters", "install"]
+__all__ = ["fetched_highwaters", "install", "readable_ends"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,81 @@ async def fetched_highwaters(
         await consumer.stop()
 
 
+_NO_ANSWER = -2
+
+
+async def _last_offset_from(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, end: int
+) -> int | None:
+    """The last offset the broker serves reading ``tp`` from ``offset`` on (stopping at ``end``);
+    None when it serves no record there; ``_NO_ANSWER`` when no fetch was answered at all."""
+    consumer.seek(tp, offset)
+    loop = asyncio.get_running_loop()
+    last: int | None = None
+    quiet_since = loop.time()
+    deadline = quiet_since + 10.0
+    while loop.time() < deadline:
+        batch = await consumer.getmany(tp, timeout_ms=100)
+        records = batch.get(tp, [])
+        if records:
+            last = records[-1].offset
+            quiet_since = loop.time()
+            if last >= end - 1:
+                return last
+        elif consumer.highwater(tp) is not None and loop.time() - quiet_since > 1.0:
+            return last  # answered fetches and nothing more for a second: this is where it ends
+    return last if consumer.highwater(tp) is not None else _NO_ANSWER
+
+
+async def readable_ends(bootstrap: str, ends: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """Each partition's end (the offset after its last record) as far as the broker serves records.
+
+    ``ends`` are the ends the broker reports. Where the record before a reported end is served, the
+    end stands (one fetch). Where it is not, the end is one past the last record served, searched
+    by stepping back 1, 8, 64... offsets; a broker that answers no fetch keeps its reported end.
+    """
+    wanted = {tp: end for tp, end in ends.items() if end > 0}
+    if not wanted:
+        return dict(ends)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        **client_security(),
+    )
+    await consumer.start()
+    out = dict(ends)
+    try:
+        for tp, end in wanted.items():
+            consumer.assign([tp])  # one at a time: an assigned partition not yet sought is read whole
+            step = 1
+            while True:
+                probe = max(0, end - step)
+                last = await _last_offset_from(consumer, tp, probe, end)
+                if last == _NO_ANSWER:
+                    break
+                if last is not None or probe == 0:
+                    found = last + 1 if last is not None else 0
+                    if found < end:
+                        log.warning(
+                            "%s[%s]: the broker counts records up to offset %s but serves none after %s "
+                            "(a write a crash cut short, never acknowledged): reading to %s",
+                            tp.topic,
+                            tp.partition,
+                            end - 1,
+                            found - 1,
+                            found,
+                        )
+                        out[tp] = found
+                    break
+                step *= 8
+    finally:
+        await consumer.stop()
+    return out
+
+
 def install(bootstrap: str) -> None:
     """Make faust's recovery ask for end offsets through :func:`fetched_highwaters` as well."""
     from faust.transport.drivers import aiokafka as driver
@@ -94,6 +177,9 @@ def install(bootstrap: str) -> None:
                 log.info(
                     "%s[%s]: end offset %s (ListOffsets said %s)", tp.topic, tp.partition, known[1], known[0]
                 )
-        return out
+        served = await readable_ends(
+            bootstrap, {TopicPartition(tp.topic, tp.partition): e for tp, e in out.items()}
+        )
+        return {tp: served[TopicPartition(tp.topic, tp.partition)] for tp in partitions}
 
     thread_class._highwaters = _highwaters

@@ -232,3 +232,34 @@ def test_connection_limit_bounds_connections() -> None:
 
     assert asyncio.run(main()) == [200] * 12
     assert 1 <= peak <= 3
+
+
+def test_a_connection_the_registry_closed_for_idleness_is_not_a_failure() -> None:
+    """A registry that answers once per connection and closes it when the next request arrives (its
+    idle timeout firing as the request goes out): every call still gets its answer, each repeated
+    once on a new connection, so a burst after a quiet spell does not open the agency's circuit."""
+    connections = 0
+
+    async def one_answer_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        payload = b'{"n": 1}'
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(payload)).encode() + b"\r\n\r\n"
+        writer.write(head + payload)
+        await writer.drain()
+        await _read_request(reader)  # the next request on the kept-alive connection: closed unanswered
+        writer.close()
+
+    async def main() -> list[int]:
+        async with server(one_answer_per_connection) as url, _clients()["aiohttp"] as client:
+            return [(await client.post(f"{url}/v1/query", json={"id": "x"})).status_code for _ in range(5)]
+
+    assert asyncio.run(main()) == [200] * 5
+    assert connections == 5
+
+
+def test_the_connectors_keep_idle_registry_connections_shorter_than_registries_do() -> None:
+    from hub.settings import HubSettings
+
+    assert HubSettings().connector_keepalive_seconds < 5  # uvicorn's and Apache's idle timeout
