@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -35,6 +36,25 @@ from hub.kafka import client_security
 __all__ = ["fetched_highwaters", "install", "readable_ends"]
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _probe(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A started consumer of no group for short probes (one batch per partition per fetch)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        max_partition_fetch_bytes=1024,
+        **client_security(),
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
 
 
 async def fetched_highwaters(
@@ -50,32 +70,42 @@ async def fetched_highwaters(
     """
     if not partitions:
         return {}
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=10,
-        max_partition_fetch_bytes=1024,
-        **client_security(),
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
+    async with _probe(bootstrap) as consumer:
+        return await _fetched_highwaters(consumer, partitions, start, timeout)
+
+
+async def readable_ends(bootstrap: str, ends: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """Each partition's end (the offset after its last record) as far as the broker serves records.
+
+    ``ends`` are the ends the broker reports. Where the record before a reported end is served, the
+    end stands (one fetch). Where it is not, the end is one past the last record served, searched
+    by stepping back 1, 8, 64... offsets; a broker that answers no fetch keeps its reported end.
+    """
+    if not any(end > 0 for end in ends.values()):
+        return dict(ends)
+    async with _probe(bootstrap) as consumer:
+        return await _readable_ends(consumer, ends)
+
+
+async def _fetched_highwaters(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    start: Mapping[TopicPartition, int],
+    timeout: float,
+) -> dict[TopicPartition, int]:
+    consumer.assign(partitions)
+    for tp in partitions:
+        consumer.seek(tp, max(0, start.get(tp, 0)))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    found: dict[TopicPartition, int] = {}
+    while len(found) < len(partitions) and loop.time() < deadline:
+        await consumer.getmany(timeout_ms=100, max_records=1)
         for tp in partitions:
-            consumer.seek(tp, max(0, start.get(tp, 0)))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        found: dict[TopicPartition, int] = {}
-        while len(found) < len(partitions) and loop.time() < deadline:
-            await consumer.getmany(timeout_ms=100, max_records=1)
-            for tp in partitions:
-                high = consumer.highwater(tp)
-                if high is not None:
-                    found[tp] = high
-        return found
-    finally:
-        await consumer.stop()
+            high = consumer.highwater(tp)
+            if high is not None:
+                found[tp] = high
+    return found
 
 
 _NO_ANSWER = -2
@@ -104,57 +134,41 @@ async def _last_offset_from(
     return last if consumer.highwater(tp) is not None else _NO_ANSWER
 
 
-async def readable_ends(bootstrap: str, ends: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
-    """Each partition's end (the offset after its last record) as far as the broker serves records.
-
-    ``ends`` are the ends the broker reports. Where the record before a reported end is served, the
-    end stands (one fetch). Where it is not, the end is one past the last record served, searched
-    by stepping back 1, 8, 64... offsets; a broker that answers no fetch keeps its reported end.
-    """
-    wanted = {tp: end for tp, end in ends.items() if end > 0}
-    if not wanted:
-        return dict(ends)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=10,
-        **client_security(),
-    )
-    await consumer.start()
+async def _readable_ends(
+    consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, int]:
     out = dict(ends)
-    try:
-        for tp, end in wanted.items():
-            consumer.assign([tp])  # one at a time: an assigned partition not yet sought is read whole
-            step = 1
-            while True:
-                probe = max(0, end - step)
-                last = await _last_offset_from(consumer, tp, probe, end)
-                if last == _NO_ANSWER:
-                    break
-                if last is not None or probe == 0:
-                    found = last + 1 if last is not None else 0
-                    if found < end:
-                        log.warning(
-                            "%s[%s]: the broker counts records up to offset %s but serves none after %s "
-                            "(a write a crash cut short, never acknowledged): reading to %s",
-                            tp.topic,
-                            tp.partition,
-                            end - 1,
-                            found - 1,
-                            found,
-                        )
-                        out[tp] = found
-                    break
-                step *= 8
-    finally:
-        await consumer.stop()
+    for tp, end in ends.items():
+        if end <= 0:
+            continue
+        consumer.assign([tp])  # one at a time: an assigned partition not yet sought is read whole
+        step = 1
+        while True:
+            probe = max(0, end - step)
+            last = await _last_offset_from(consumer, tp, probe, end)
+            if last == _NO_ANSWER:
+                break
+            if last is not None or probe == 0:
+                found = last + 1 if last is not None else 0
+                if found < end:
+                    log.warning(
+                        "%s[%s]: the broker counts records up to offset %s but serves none after %s "
+                        "(a write a crash cut short, never acknowledged): reading to %s",
+                        tp.topic,
+                        tp.partition,
+                        end - 1,
+                        found - 1,
+                        found,
+                    )
+                    out[tp] = found
+                break
+            step *= 8
     return out
 
 
 def install(bootstrap: str) -> None:
-    """Make faust's recovery ask for end offsets through :func:`fetched_highwaters` as well."""
+    """Make faust's recovery take each changelog's end as the larger of ListOffsets' answer and the
+    fetched high watermark, checked against the records the broker serves (:func:`readable_ends`)."""
     from faust.transport.drivers import aiokafka as driver
 
     thread_class: Any = driver.AIOKafkaConsumerThread
@@ -164,22 +178,23 @@ def install(bootstrap: str) -> None:
         listed = dict(await original(self, partitions))
         if self.consumer.in_transaction:
             return listed
-        tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
-        fetched = await fetched_highwaters(
-            bootstrap, tps, {TopicPartition(t.topic, t.partition): o for t, o in listed.items()}
-        )
-        out: dict[Any, int] = {}
-        for tp in partitions:
-            ends = [listed.get(tp), fetched.get(TopicPartition(tp.topic, tp.partition))]
-            known = [e for e in ends if e is not None]
-            out[tp] = max(known) if known else 0
-            if len(known) == 2 and known[1] > known[0]:
-                log.info(
-                    "%s[%s]: end offset %s (ListOffsets said %s)", tp.topic, tp.partition, known[1], known[0]
-                )
-        served = await readable_ends(
-            bootstrap, {TopicPartition(tp.topic, tp.partition): e for tp, e in out.items()}
-        )
-        return {tp: served[TopicPartition(tp.topic, tp.partition)] for tp in partitions}
+        tps = {tp: TopicPartition(tp.topic, tp.partition) for tp in partitions}
+        reported: dict[TopicPartition, int] = {}
+        async with _probe(bootstrap) as consumer:  # one consumer for both probes
+            start = {tps[t]: o for t, o in listed.items() if o is not None}
+            fetched = await _fetched_highwaters(consumer, list(tps.values()), start, 10.0)
+            for tp, ours in tps.items():
+                known = [e for e in (listed.get(tp), fetched.get(ours)) if e is not None]
+                reported[ours] = max(known) if known else 0
+                if len(known) == 2 and known[1] > known[0]:
+                    log.info(
+                        "%s[%s]: end offset %s (ListOffsets said %s)",
+                        tp.topic,
+                        tp.partition,
+                        known[1],
+                        known[0],
+                    )
+            served = await _readable_ends(consumer, reported)
+        return {tp: served[ours] for tp, ours in tps.items()}
 
     thread_class._highwaters = _highwaters
