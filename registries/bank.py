@@ -183,7 +183,7 @@ class BankApi(RegistryApi):
         router = APIRouter()
 
         @router.post("/fi/v1/deposit-inquiries")
-        def inquiries(q: _Inquiry) -> dict[str, Any]:
+        async def inquiries(q: _Inquiry) -> dict[str, Any]:
             if not q.customer.name and not q.customer.documents:
                 raise BadRequest("customer.name or customer.documents is required")
             start, limit = _decode_cursor(q.cursor), min(q.limit, LIMIT_MAX)
@@ -195,13 +195,13 @@ class BankApi(RegistryApi):
             }
 
         @router.post("/fi/v1/freezes")
-        def freeze(
+        async def freeze(
             body: _Hold, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
         ) -> dict[str, Any]:
             return _decision(self.execute(self._order(body, body.holdType.lower(), idempotency_key)))
 
         @router.post("/fi/v1/freezes/{holdId}/{verb}")
-        def change(
+        async def change(
             holdId: str,
             verb: str,
             body: _Hold,

@@ -271,7 +271,7 @@ def changes_router(api: RegistryApi, log: ChangeLog, threshold: Decimal) -> APIR
     router = APIRouter()
 
     @router.get(shape.path)
-    def feed(request: Request) -> dict[str, Any]:
+    async def feed(request: Request) -> dict[str, Any]:
         start = _cursor(shape, request.query_params.get(shape.cursor))
         page = log.after(start, _size(shape, request.query_params.get(shape.size)))
         items = []

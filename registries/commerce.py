@@ -179,7 +179,7 @@ class CommerceApi(RegistryApi):
         router = APIRouter()
 
         @router.post("/open/v1/equity/query")
-        def query(q: _Query) -> dict[str, Any]:
+        async def query(q: _Query) -> dict[str, Any]:
             if not q.party.name and not q.party.certs:
                 raise BadRequest("party.name or party.certs is required")
             found = self.store.search([c.certNo for c in q.party.certs], q.party.name)
@@ -196,11 +196,11 @@ class CommerceApi(RegistryApi):
             }
 
         @router.post("/open/v1/equity/freezes")
-        def freeze(body: _Freeze) -> dict[str, Any]:
+        async def freeze(body: _Freeze) -> dict[str, Any]:
             return _decision(self.execute(self._order(body, body.measure.lower())))
 
         @router.post("/open/v1/equity/freezes/{freezeId}/{verb}")
-        def change(freezeId: str, verb: str, body: _Freeze) -> dict[str, Any]:
+        async def change(freezeId: str, verb: str, body: _Freeze) -> dict[str, Any]:
             if verb not in _VERBS:
                 raise BadRequest(f"unknown operation {verb!r} (renew, release, expire, deduct, status)", 404)
             return _decision(self.execute(self._order(body, verb, freezeId)))

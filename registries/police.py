@@ -149,7 +149,7 @@ class PoliceApi(RegistryApi):
         router = APIRouter()
 
         @router.get("/api/v2/persons")
-        def persons(
+        async def persons(
             sfzh: Annotated[list[str] | None, Query()] = None,
             xm: str | None = None,
             page: int = 1,
@@ -174,12 +174,12 @@ class PoliceApi(RegistryApi):
             }
 
         @router.post("/api/v2/vehicles/{hphm}/seizures")
-        def seize(hphm: str, body: _Seizure) -> dict[str, Any]:
+        async def seize(hphm: str, body: _Seizure) -> dict[str, Any]:
             action = ACTION_CODES.get(body.cslx.upper(), body.cslx)
             return _decision(self.execute(self._order(body, action, hphm)))
 
         @router.post("/api/v2/seizures/{cfid}/{verb}")
-        def change(cfid: str, verb: str, body: _Change) -> dict[str, Any]:
+        async def change(cfid: str, verb: str, body: _Change) -> dict[str, Any]:
             if verb not in _VERBS:
                 raise BadRequest(f"unknown operation {verb!r} (release, renew, expire, deduct)", 404)
             return _decision(self.execute(self._order(body, verb, body.hphm, cfid)))

@@ -197,7 +197,7 @@ class RealEstateApi(RegistryApi):
         router = APIRouter()
 
         @router.get("/rest/v1/rights")
-        def rights(
+        async def rights(
             ownerIdNo: Annotated[list[str] | None, Query()] = None,
             ownerName: str | None = None,
             offset: int = 0,
@@ -217,12 +217,12 @@ class RealEstateApi(RegistryApi):
             }
 
         @router.post("/rest/v1/rights/{certificateNo}/restrictions")
-        def restrict(certificateNo: str, body: _Restriction) -> Response:
+        async def restrict(certificateNo: str, body: _Restriction) -> Response:
             action = _KINDS.get(body.kind.upper(), body.kind)
             return _decision(self.execute(self._order(body, action, certificateNo)))
 
         @router.post("/rest/v1/restrictions/{restrictionId}/actions")
-        def act(restrictionId: str, body: _Action) -> Response:
+        async def act(restrictionId: str, body: _Action) -> Response:
             action = body.action.lower()
             if action not in ("renew", "release", "expire", "deduct", "status"):
                 raise BadRequest("action must be RENEW, RELEASE, EXPIRE, DEDUCT or STATUS")

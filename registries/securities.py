@@ -185,7 +185,7 @@ class SecuritiesApi(RegistryApi):
         router = APIRouter()
 
         @router.get("/csdc/v3/accounts")
-        def accounts(
+        async def accounts(
             holderName: str | None = None,
             certNo: Annotated[list[str] | None, Query()] = None,
             after: str | None = None,
@@ -207,7 +207,7 @@ class SecuritiesApi(RegistryApi):
             )
 
         @router.put("/csdc/v3/judicial-freezes/{requestNo}")
-        def freeze(requestNo: str, body: _Freeze) -> dict[str, Any]:
+        async def freeze(requestNo: str, body: _Freeze) -> dict[str, Any]:
             return _decision(
                 self.execute(
                     Order(
@@ -225,7 +225,7 @@ class SecuritiesApi(RegistryApi):
             )
 
         @router.patch("/csdc/v3/judicial-freezes/{freezeNo}")
-        def change(freezeNo: str, body: _Change) -> dict[str, Any]:
+        async def change(freezeNo: str, body: _Change) -> dict[str, Any]:
             return _decision(
                 self.execute(
                     Order(

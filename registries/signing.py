@@ -80,6 +80,18 @@ class RegistrySeal:
         self.verified[kid] += 1
         return None
 
+    def answer_headers(self, status: int, request_signature: str, body: bytes) -> list[tuple[bytes, bytes]]:
+        """The raw ``X-Registry-Key-Id`` / ``X-Registry-Signature`` headers of an answer with
+        ``status`` and ``body`` to the request signed ``request_signature`` (broken while the
+        ``bad_signature`` fault is on)."""
+        kid, signature = self.signer.sign(answer_digest(status, request_signature, body))
+        if self.break_signatures:
+            signature = _broken(signature)
+        return [
+            (ANSWER_KEY_HEADER.lower().encode(), kid.encode()),
+            (ANSWER_SIGNATURE_HEADER.lower().encode(), signature.encode()),
+        ]
+
     async def seal(self, request: Request, response: Response) -> Response:
         """``response`` with the registry's signature headers (a streamed body is read whole)."""
         body = getattr(response, "body", None)
@@ -88,10 +100,9 @@ class RegistrySeal:
             body = b"".join(chunks)
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
             response = Response(content=body, status_code=response.status_code, headers=headers)
-        digest = answer_digest(response.status_code, request.headers.get(REQUEST_SIGNATURE_HEADER, ""), body)
-        kid, signature = self.signer.sign(digest)
-        response.headers[ANSWER_KEY_HEADER] = kid
-        response.headers[ANSWER_SIGNATURE_HEADER] = _broken(signature) if self.break_signatures else signature
+        signature = request.headers.get(REQUEST_SIGNATURE_HEADER, "")
+        for name, value in self.answer_headers(response.status_code, signature, body):
+            response.headers[name.decode()] = value.decode()
         return response
 
     def snapshot(self) -> dict[str, Any]:

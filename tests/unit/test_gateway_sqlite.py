@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -75,6 +77,106 @@ def test_a_write_that_meets_another_writers_lock_waits_off_the_loop_and_then_suc
         asyncio.run(db.close())
     assert still_waiting
     assert count == 4
+
+
+def _thread_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the calls that went to a connection's thread (spied on ``_on_thread``)."""
+    calls: list[str] = []
+    original = InlineConnection._on_thread
+
+    async def spy(self: InlineConnection, fn: Any, *args: Any, waits: bool, **kwargs: Any) -> Any:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await original(self, fn, *args, waits=waits, **kwargs)
+
+    monkeypatch.setattr(InlineConnection, "_on_thread", spy)
+    return calls
+
+
+def test_the_gateways_own_concurrent_writers_take_turns_on_the_loop_without_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    row = {"topic": "t", "key": "k", "value": b"v", "created_at": dt.datetime(2026, 11, 30, tzinfo=dt.UTC)}
+
+    async def scenario() -> int:
+        await db.create_schema()
+        thread_calls.clear()  # the migration's own calls
+
+        async def writer(i: int) -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(outbox.insert().values(**row))
+                await asyncio.sleep(0.001)  # others run meanwhile, with this transaction open
+                await conn.execute(outbox.update().where(outbox.c.key == "k").values(topic=f"t{i}"))
+
+        await asyncio.gather(*(writer(i) for i in range(40)))
+        async with db.engine.connect() as conn:
+            return (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
+
+    thread_calls = _thread_calls(monkeypatch)
+    try:
+        assert asyncio.run(scenario()) == 40
+    finally:
+        asyncio.run(db.close())
+    # no SQLITE_BUSY met: no statement parked on a thread (closing a connection always goes there)
+    assert [c for c in thread_calls if c != "close"] == []
+
+
+def test_a_failed_transaction_gives_up_its_turn(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
+    row = {"topic": "t", "key": "k", "value": b"v", "created_at": dt.datetime(2026, 11, 30, tzinfo=dt.UTC)}
+
+    async def scenario() -> int:
+        await db.create_schema()
+        with pytest.raises(RuntimeError):
+            async with db.engine.begin() as conn:
+                await conn.execute(outbox.insert().values(**row))
+                raise RuntimeError("the request failed mid-transaction")
+        async with asyncio.timeout(5):  # the next writer gets the turn at once
+            async with db.engine.begin() as conn:
+                await conn.execute(outbox.insert().values(**row))
+        async with db.engine.connect() as conn:
+            return (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
+
+    try:
+        assert asyncio.run(scenario()) == 1  # the failed one rolled back
+    finally:
+        asyncio.run(db.close())
+
+
+def test_another_process_writer_still_sends_the_write_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "hub.db"
+    db = Database(f"sqlite:///{path}")
+    row = {"topic": "t", "key": "k", "value": b"v", "created_at": dt.datetime(2026, 11, 30, tzinfo=dt.UTC)}
+
+    async def scenario() -> tuple[bool, int]:
+        await db.create_schema()
+        other = sqlite3.connect(path, isolation_level=None)  # outside the gateway's turns
+        other.execute("BEGIN IMMEDIATE")
+        thread_calls.clear()
+
+        async def write() -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(outbox.insert().values(**row))
+
+        task = asyncio.create_task(write())
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        waited = not task.done()
+        other.execute("COMMIT")
+        other.close()
+        await task
+        async with db.engine.connect() as conn:
+            return waited, (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one()
+
+    thread_calls = _thread_calls(monkeypatch)
+    try:
+        waited, count = asyncio.run(scenario())
+    finally:
+        asyncio.run(db.close())
+    assert waited and count == 1
+    assert "execute" in thread_calls  # SQLITE_BUSY: waited on the connection's thread, not the loop
 
 
 def test_record_many_makes_the_same_chain_as_one_entry_at_a_time(tmp_path: Path) -> None:
