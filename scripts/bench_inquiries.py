@@ -46,6 +46,7 @@ from bench import report  # scripts/bench/
 from bench.batches import batch_lines, drive_batches
 from bench.peer import PeerResult, fan_out
 from bench.ports import port_overrides
+from bench.profile import Profiler, summarise
 from bench.sampler import ProcessSampler
 
 from connectors.http_client import RegistryTransport
@@ -160,6 +161,12 @@ def main() -> None:
         "--concurrency // batch batches in flight; prints batch throughput",
     )
     ap.add_argument("--officer", default="officer-court-a-1", help="officer id of --token's court")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample every hub process with py-spy during the run; raw profiles into DIR, a summary printed",
+    )
     args = ap.parse_args()
     if not 0 <= args.batch <= 1000:
         ap.error("--batch: 1 to 1000 items (0: no batches)")
@@ -211,6 +218,8 @@ def main() -> None:
         officers = getattr(hub.settings, "officers_by_court", {})  # absent before officers
         args.officer = sorted(officers.get(court, {args.officer}))[0]
     sampler = ProcessSampler(hub) if hub is not None else None
+    profiler = Profiler(hub, args.profile) if hub is not None and args.profile else None
+    profiles: dict[str, Path] = {}
     peer_result: PeerResult | None = None
     peer_registries: float | None = None
 
@@ -235,11 +244,15 @@ def main() -> None:
         if args.peer == "before":
             run_peer()
         cpu_before = sampler.start() if sampler is not None else {}
+        if profiler is not None:
+            profiler.start()
         bench_cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         latencies, statuses, elapsed = uvloop.run(
             drive(gateway, token, debtors, args.concurrency, args.wait, args.officer, args.batch)
         )
         bench_cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        if profiler is not None:
+            profiles = profiler.stop()
         if sampler is not None:
             sampler.stop()
         cpu_after = dict(sampler.cpu) if sampler is not None else {}
@@ -248,6 +261,8 @@ def main() -> None:
     finally:
         if sampler is not None:
             sampler.stop()
+        if profiler is not None and not profiles:  # the run failed: no recorder outlives it
+            profiler.stop()
         if hub is not None:
             hub.stop()
     n = len(latencies)
@@ -270,6 +285,12 @@ def main() -> None:
         print(f"{'registries':<13} {'':37} {registries:8.2f}   (the mocked agencies)")
     if peer_result is not None:
         report.peer(peer_result, peer_registries, hub_total)
+    for name, path in profiles.items():  # --profile: where each process spent the run
+        print(
+            f"\nprofile of {name} ({path}; py-spy, the hub's run only; "
+            "the profiler's own cost inflates the CPU figures above)"
+        )
+        print(summarise(path))
 
 
 if __name__ == "__main__":
