@@ -5,6 +5,8 @@
   must not cap the connector at 3 calls a second), on one shared ``httpx.AsyncClient``.
 - Commits a partition's offset only over the contiguous prefix of finished requests (as Kafka
   Connect does), so a crash re-delivers what was in flight instead of losing it.
+- Refuses a message without the stream worker's valid seal (``hub.signing.verify_message``) when
+  the hub has keys: dead-lettered as ``ForgedMessage``, never sent on to the registry.
 - Retries only transient failures (``connectors.retry``); what can never succeed goes to the
   dead-letter topic with the reason and the original message, and the agency is reported as
   ``failed`` or ``unavailable`` for that request, never silently missing.
@@ -35,10 +37,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from hub.clock import Clock, clock_from_settings
-from hub.errors import PermanentRegistryError, RegistryUnavailable
+from hub.errors import ForgedMessage, PermanentRegistryError, RegistryUnavailable
 from hub.kafka import make_consumer
 from hub.masking import mask_text
 from hub.settings import HubSettings
+from hub.signing import STREAMS_SIGNER, KeyRing, SignatureInvalid, signer_dir, verify_message
 from schemas.agencies import agency_slug
 from schemas.codec import CodecError, TooLargeError, dead_letter, decode, encode
 from schemas.models import AgencyRequest, AgencyResponse
@@ -252,6 +255,10 @@ class ConnectorRunner:
         self._slots = asyncio.Semaphore(settings.connector_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer: AIOKafkaConsumer | None = None
+        # the stream worker's seal on every message of this topic (hub/signing.py): checked when
+        # the hub has keys, before anything reaches the registry
+        root = settings.signing_keys_dir
+        self.producer_keys = KeyRing(signer_dir(root, STREAMS_SIGNER)) if root is not None else None
 
     # ------------------------------------------------------------------ Kafka loop
     async def run(self) -> None:
@@ -291,6 +298,11 @@ class ConnectorRunner:
 
     async def _run_one(self, tp: TopicPartition, msg: ConsumerRecord[bytes, bytes]) -> None:
         try:
+            if (forged := self.unsealed(msg)) is not None:  # never sent on to the registry
+                await self._dead_letter(
+                    msg.value, forged, "connector.seal", msg.partition, msg.offset, msg.key
+                )
+                return
             await self.handle(msg.value, partition=msg.partition, offset=msg.offset, key=msg.key)
         except Exception:  # never lose the message: handle() dead-letters; this is the last resort
             log.exception("%s: unexpected error at offset %s", self.agency, msg.offset)
@@ -300,6 +312,17 @@ class ConnectorRunner:
         finally:
             self._tracker.finished(tp, msg.offset)
             self._slots.release()
+
+    def unsealed(self, msg: ConsumerRecord[bytes, bytes]) -> ForgedMessage | None:
+        """Why ``msg`` does not carry the stream worker's valid seal (a ``ForgedMessage`` to
+        dead-letter), or None when it does or the hub has no keys."""
+        if self.producer_keys is None:
+            return None
+        try:
+            verify_message(self.producer_keys, msg.topic, msg.key, msg.value, msg.headers or ())
+        except SignatureInvalid as e:
+            return ForgedMessage(f"seal: {e}; only the hub's stream worker may send to {msg.topic}")
+        return None
 
     async def _commit(self) -> None:
         offsets = self._tracker.committable()

@@ -47,6 +47,7 @@ from schemas.topics import (
 
 from .kafka import topic_configs
 from .settings import HubSettings
+from .signing import MESSAGE_KEY_HEADER, MESSAGE_SIGNATURE_HEADER
 
 __all__ = ["ASYNCAPI_VERSION", "CHANNELS", "DEFAULT_PATH", "ChannelSpec", "build_document", "render"]
 
@@ -68,6 +69,7 @@ class ChannelSpec:
     summary: str
     senders: tuple[str, ...]  # hub processes that produce to it
     receivers: tuple[str, ...]  # hub processes that consume it
+    sealed: bool = False  # every message carries the stream worker's seal in its headers
 
     @property
     def sample_topic(self) -> str:
@@ -109,6 +111,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         "One agency's share of an inquiry: the debtor in every identifier form, who asks and why.",
         ("streams",),
         ("connectors",),
+        sealed=True,
     ),
     ChannelSpec(
         "agencyResponses",
@@ -145,6 +148,7 @@ CHANNELS: tuple[ChannelSpec, ...] = (
         "A control order (freeze, seize, deduct, renew, release, status read, expiry notice) for one agency.",
         ("streams",),
         ("connectors",),
+        sealed=True,
     ),
     ChannelSpec(
         "controlResults",
@@ -263,6 +267,22 @@ def _asyncapi_schema(schema: Any) -> Any:
     return out
 
 
+# the Kafka headers of a sealed message (hub/signing.py: message_headers, verify_message)
+_SEAL_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "The stream worker's seal (HUB_SIGNING_KEYS_DIR set): Ed25519 by the `streams` key over "
+    "the topic, key and value; a connector dead-letters a message without a valid one (ForgedMessage).",
+    "properties": {
+        MESSAGE_KEY_HEADER: {"type": "string", "description": "the key id that sealed the message"},
+        MESSAGE_SIGNATURE_HEADER: {
+            "type": "string",
+            "description": "the signature, unpadded URL-safe base64",
+        },
+    },
+    "required": [MESSAGE_KEY_HEADER, MESSAGE_SIGNATURE_HEADER],
+}
+
+
 def build_document() -> dict[str, Any]:
     """The AsyncAPI 3.0.0 document as a JSON-ready dict: ``channels`` (one per :data:`CHANNELS`
     entry), ``operations`` (a send per producing process and a receive per consuming process),
@@ -290,6 +310,8 @@ def build_document() -> dict[str, Any]:
                 }
             },
         }
+        if spec.sealed:
+            messages[spec.message]["headers"] = _SEAL_HEADERS
         channels[spec.channel_id] = _channel(spec, defaults)
         ref = {"$ref": f"#/channels/{spec.channel_id}"}
         message_ref = [{"$ref": f"#/channels/{spec.channel_id}/messages/{spec.message}"}]

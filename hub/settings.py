@@ -198,9 +198,10 @@ class HubSettings(BaseSettings):
     agency_credentials: dict[str, SecretStr] = Field(default_factory=dict)
     signing_keys_dir: Path | None = Field(
         None,
-        description="Ed25519 keys of the hub (hub/) and of each registry (<agency slug>/) that sign "
-        "requests and answers (hub/signing.py); `hub up` sets <state dir>/signing when unset and "
-        "generates missing keys; unset in a process started alone = no seals",
+        description="Ed25519 keys of the hub (hub/), of the stream worker (streams/: seals the agencies' "
+        "Kafka messages) and of each registry (<agency slug>/) that sign requests and answers "
+        "(hub/signing.py); `hub up` sets <state dir>/signing when unset and generates missing keys; "
+        "unset in a process started alone = no seals",
     )
 
     # --- mocked registries

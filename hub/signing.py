@@ -11,13 +11,19 @@ Who signs what (header names in :data:`HEADERS`):
   ``X-Registry-Signature`` over :func:`answer_digest` — the status, the request's signature (an
   answer cannot be replayed to another request) and a SHA-256 of the body;
 - the hub verifies the answer (``connectors.signed_transport``) and keeps its seal
-  (:class:`Seal`-shaped dict: signer, key id, digest, signature) with the agency's answer.
+  (:class:`Seal`-shaped dict: signer, key id, digest, signature) with the agency's answer;
+- on Kafka, the stream worker seals every message it sends to an agency's request or control topic
+  (signer ``streams``: Kafka headers ``hub-key-id`` and ``hub-signature`` over
+  :func:`message_digest` — topic, key and value), and the connectors refuse a message without a
+  valid seal before anything reaches a registry (:func:`verify_message`): a message forged onto
+  those topics by anyone who can write to the broker but holds no key is dead-lettered.
 
 What is signed is the 32-byte SHA-256 digest, once per message (Ed25519 over 32 bytes costs the same
 whatever the body's size). Signatures and digests travel as unpadded URL-safe base64.
 
 Keys live in one directory per signer under the keys root (``HUB_SIGNING_KEYS_DIR``, default
-``<HUB_STATE_DIR>/signing``): ``hub/`` for the hub, ``<agency slug>/`` per registry (``bank-icbc``).
+``<HUB_STATE_DIR>/signing``): ``hub/`` for the hub's requests, ``streams/`` for the stream
+worker's agency messages, ``<agency slug>/`` per registry (``bank-icbc``).
 Each key is ``<key id>.key`` (PKCS#8 PEM, mode 0600) beside ``<key id>.pub`` (SubjectPublicKeyInfo
 PEM); the file ``active`` names the key id that signs. A verifier accepts every ``.pub`` of the
 signer's directory, so rotation is: :func:`add_key` (the new public key is accepted at once by
@@ -51,10 +57,13 @@ __all__ = [
     "ANSWER_SIGNATURE_HEADER",
     "HEADERS",
     "HUB_SIGNER",
+    "MESSAGE_KEY_HEADER",
+    "MESSAGE_SIGNATURE_HEADER",
     "REFRESH_SECONDS",
     "REQUEST_KEY_HEADER",
     "REQUEST_SIGNATURE_HEADER",
     "SIGNED_REQUESTER_HEADERS",
+    "STREAMS_SIGNER",
     "KeyRing",
     "SignatureInvalid",
     "Signer",
@@ -64,13 +73,20 @@ __all__ = [
     "b64",
     "canonical_target",
     "ensure_keys",
+    "hub_signers",
+    "message_digest",
+    "message_headers",
     "request_digest",
     "retire",
     "seal_headers",
     "signer_dir",
+    "verify_message",
 ]
 
 HUB_SIGNER = "hub"
+STREAMS_SIGNER = "streams"  # seals the stream worker's messages to the agencies' topics
+MESSAGE_KEY_HEADER = "hub-key-id"  # Kafka headers of a sealed message (values: ASCII bytes)
+MESSAGE_SIGNATURE_HEADER = "hub-signature"
 REQUEST_KEY_HEADER = "X-Hub-Key-Id"
 REQUEST_SIGNATURE_HEADER = "X-Hub-Signature"
 ANSWER_KEY_HEADER = "X-Registry-Key-Id"
@@ -120,6 +136,40 @@ def answer_digest(status: int, request_signature: str, body: bytes) -> bytes:
     h.update(f"{status}\n{request_signature}\n".encode())
     h.update(hashlib.sha256(body).digest())
     return h.digest()
+
+
+def message_digest(topic: str, key: bytes | None, value: bytes | None) -> bytes:
+    """SHA-256 (32 bytes) of what a Kafka message's seal covers: its topic, key and value (a
+    message moved to another agency's topic, or given another key, no longer verifies)."""
+    h = hashlib.sha256(b"hub-message\n")
+    h.update(topic.encode() + b"\n")
+    h.update(hashlib.sha256(key or b"").digest())
+    h.update(hashlib.sha256(value or b"").digest())
+    return h.digest()
+
+
+def message_headers(signer: Signer, topic: str, key: bytes | None, value: bytes) -> list[tuple[str, bytes]]:
+    """The Kafka headers that seal a message to ``topic`` (``[(name, value), ...]``, as aiokafka
+    and faust take them)."""
+    kid, signature = signer.sign(message_digest(topic, key, value))
+    return [(MESSAGE_KEY_HEADER, kid.encode()), (MESSAGE_SIGNATURE_HEADER, signature.encode())]
+
+
+def verify_message(
+    ring: KeyRing, topic: str, key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]]
+) -> str:
+    """Check a consumed message's seal (``headers`` as aiokafka gives them); the key id that sealed
+    it, or :class:`SignatureInvalid` naming what is wrong (missing, unknown key, does not verify)."""
+    found = {name: raw for name, raw in headers if name in (MESSAGE_KEY_HEADER, MESSAGE_SIGNATURE_HEADER)}
+    kid = found.get(MESSAGE_KEY_HEADER, b"").decode("ascii", "replace")
+    signature = found.get(MESSAGE_SIGNATURE_HEADER, b"").decode("ascii", "replace")
+    ring.verify(kid, signature, message_digest(topic, key, value))
+    return kid
+
+
+def hub_signers(agencies: Iterable[str]) -> list[str]:
+    """Every signer of a hub with these agencies: the hub, its stream worker, each registry."""
+    return [HUB_SIGNER, STREAMS_SIGNER, *agencies]
 
 
 def seal_headers(
@@ -312,7 +362,8 @@ class Signer:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m hub.signing ensure | add SIGNER [--activate] | activate SIGNER KID | retire SIGNER KID``
-    on ``HUB_SIGNING_KEYS_DIR`` (signers: ``hub`` or an agency name). Prints the key ids concerned."""
+    on ``HUB_SIGNING_KEYS_DIR`` (signers: ``hub``, ``streams`` or an agency name). Prints the key
+    ids concerned."""
     import argparse
 
     from .settings import get_settings
@@ -333,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     if root is None:
         parser.error("HUB_SIGNING_KEYS_DIR is not set")
     if args.command == "ensure":
-        for signer, kid in ensure_keys(root, [HUB_SIGNER, *settings.agencies]).items():
+        for signer, kid in ensure_keys(root, hub_signers(settings.agencies)).items():
             print(f"{signer}\t{kid}")
     elif args.command == "add":
         print(add_key(signer_dir(root, args.signer), activate_now=args.activate))

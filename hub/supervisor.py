@@ -39,7 +39,7 @@ import httpx
 from .errors import ConfigError, HubError
 from .kafka import create_topics, hub_topics, topic_configs, wait_for_broker
 from .settings import HubSettings
-from .signing import HUB_SIGNER, ensure_keys
+from .signing import ensure_keys, hub_signers
 from .watchdog import Liveness, RestartPolicy, ServiceStatus, write_status
 
 __all__ = ["Hub", "HubStartError", "settings_from_env"]
@@ -136,7 +136,7 @@ class Hub:
         # the electronic seals' keys: the hub's and each registry's, generated once per keys dir
         if not self.env.get("HUB_SIGNING_KEYS_DIR"):
             self.env["HUB_SIGNING_KEYS_DIR"] = str(self.state_dir / "signing")
-        ensure_keys(Path(self.env["HUB_SIGNING_KEYS_DIR"]), [HUB_SIGNER, *base.agencies])
+        ensure_keys(Path(self.env["HUB_SIGNING_KEYS_DIR"]), hub_signers(base.agencies))
         if "HUB_REGISTRY_FIXTURES" not in self.env and DEFAULT_FIXTURES.exists():
             self.env["HUB_REGISTRY_FIXTURES"] = str(DEFAULT_FIXTURES)
         self.settings = settings_from_env(self.env)

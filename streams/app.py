@@ -34,6 +34,7 @@ from faust.types import EventT
 from hub.clock import clock_from_settings
 from hub.masking import logging_config
 from hub.settings import HubSettings, get_settings
+from hub.signing import STREAMS_SIGNER, Signer, message_headers, signer_dir
 from schemas.agencies import agency_type
 from schemas.codec import encode
 from schemas.identifiers import identifier_variants
@@ -210,6 +211,20 @@ async def healthz(web: Any, request: Any) -> Any:
 
 _send_acked = delivery.send_acked
 
+# every message to an agency's request or control topic is sealed (hub/signing.py, signer
+# ``streams``); the connectors refuse one without a valid seal before it reaches a registry
+_message_signer = (
+    Signer(signer_dir(settings.signing_keys_dir, STREAMS_SIGNER)) if settings.signing_keys_dir else None
+)
+
+
+async def _send_sealed(topic: faust.TopicT, key: bytes, value: bytes) -> None:
+    """``_send_acked`` with the stream worker's seal on the message (when the hub has keys)."""
+    headers = None
+    if _message_signer is not None:
+        headers = message_headers(_message_signer, topic.get_topic_name(), key, value)
+    await _send_acked(topic, key, value, headers)
+
 
 async def _dead_letter(event: EventT, stage: str, error: BaseException) -> None:
     await delivery.dead_letter_event(dead_letters, event, stage, error)
@@ -342,7 +357,7 @@ async def _on_command(cmd: CaseRegistered | InquiryRequested | ControlOrderReque
             purpose=cmd.purpose,
             legal_basis=cmd.legal_basis,
         )
-        sends.append(_send_acked(request_topics[agency], key, encode(request)))
+        sends.append(_send_sealed(request_topics[agency], key, encode(request)))
     await asyncio.gather(*sends)
     if cmd.inquiry_id not in entry["inquiries"]:
         entry["inquiries"] = [*entry["inquiries"][-999:], cmd.inquiry_id]
@@ -365,7 +380,7 @@ async def _send_command(command: Any) -> None:
     # handed to the producer before the ledger is written; a redelivered order still unanswered is
     # sent again (the agency is idempotent by order id)
     key = f"{command.agency}/{command.asset_ref}".encode()
-    await _send_acked(control_topics[command.agency], key, encode(command))
+    await _send_sealed(control_topics[command.agency], key, encode(command))
 
 
 def _case_copy(case_id: str) -> dict[str, Any] | None:

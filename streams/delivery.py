@@ -35,18 +35,21 @@ def retriable(e: BaseException) -> bool:
     return isinstance(e, KafkaTimeoutError) or (isinstance(e, KafkaError) and bool(e.retriable))
 
 
-async def send_acked(topic: faust.TopicT, key: bytes | None, value: bytes) -> None:
+async def send_acked(
+    topic: faust.TopicT, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+) -> None:
     """Hand the message to the producer, retrying retriable errors for up to
     ``PUBLISH_RETRY_SECONDS``; anything else is raised at once. A message over the producer's
     ``max_request_size`` is refused here, before anything is sent (it could never succeed); once
     accepted, the producer delivers it (aiokafka retries the broker's transient errors itself).
+    ``headers``: the message's Kafka headers (``[(name, value)]``; the seal of an agency message).
 
     The delivery future is not awaited inside an agent: on the embedded broker, agents awaiting it
     stalled for good (measured: a fresh hub's first inquiries settled ``partial`` with six of seven
     agencies silent; without the wait, the same tests pass).
     """
     try:  # the first try without a retrying loop (built per message, it cost real CPU)
-        await topic.send(key=key, value=value)
+        await topic.send(key=key, value=value, headers=headers)
         return
     except Exception as e:
         if not retriable(e):
@@ -62,7 +65,7 @@ async def send_acked(topic: faust.TopicT, key: bytes | None, value: bytes) -> No
             if first is not None:  # replayed as the loop's first attempt
                 replay, first = first, None
                 raise replay
-            await topic.send(key=key, value=value)
+            await topic.send(key=key, value=value, headers=headers)
 
 
 async def dead_letter_event(

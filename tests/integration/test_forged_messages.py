@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 import uuid
 from typing import Any
@@ -14,12 +15,23 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from gateway.db import Database
+from hub.signing import (
+    MESSAGE_KEY_HEADER,
+    MESSAGE_SIGNATURE_HEADER,
+    STREAMS_SIGNER,
+    Signer,
+    message_headers,
+    signer_dir,
+)
+from schemas.agencies import AssetKind
 from schemas.codec import encode
 from schemas.models import (
+    AgencyRequest,
     AgencyResponse,
     Applicant,
     Case,
     CaseRegistered,
+    ControlCommand,
     ControlOrderState,
     ControlOutcome,
     CourtEvent,
@@ -34,6 +46,8 @@ from schemas.topics import (
     COURT_OUTCOMES,
     INQUIRY_DEADLINES,
     INQUIRY_RESULTS,
+    agency_controls_topic,
+    agency_requests_topic,
 )
 
 from .conftest import HubClient, unique_case_number
@@ -235,3 +249,85 @@ def test_forged_messages_to_the_streams_are_dead_lettered_and_change_nothing(
     # the case is still court-a's in the streams: a new inquiry of court-a is answered, not rejected
     again = hub.wait_result(hub.inquire(case_id, RICH, agencies=["police"]), timeout=60)
     assert again["status"] == "complete", again
+
+
+def _produce_with_headers(
+    hub: HubClient, items: list[tuple[str, bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=hub.settings.bootstrap)
+        await producer.start()
+        try:
+            for topic, key, value, headers in items:
+                await producer.send_and_wait(topic, value, key=key, headers=headers)
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
+
+
+def test_messages_forged_onto_agency_topics_never_reach_the_registry(hub: HubClient) -> None:
+    """Anyone who can write to the broker but holds no key cannot make the connectors freeze an
+    asset or query a registry: unsealed, badly sealed and replayed-to-another-topic messages on an
+    agency's control and request topics are dead-lettered (``connector.seal``, ``ForgedMessage``)."""
+    marker = f"forged-agency-{uuid.uuid4().hex[:8]}"
+    assert hub.settings.signing_keys_dir is not None
+    signer = Signer(signer_dir(hub.settings.signing_keys_dir, STREAMS_SIGNER))
+    freeze = ControlCommand(
+        order_id=f"ord_{marker}",
+        case_id=f"case_{marker}",
+        court_id="court-a",
+        case_number="(2026)鄂0111执1号",
+        agency="bank:icbc",
+        asset_kind=AssetKind.deposit,
+        asset_ref="6222020200700000001",
+        action="freeze",
+        amount="1000.00",
+        period_days=365,
+        approved_by="judge-a",
+        requested_at=NOW,
+        idempotency_key=marker,
+        officer="officer-court-a-1",
+        purpose="a forged freeze",
+        legal_basis="none",
+    )
+    query = AgencyRequest(
+        request_id=f"inq_{marker}/police",
+        inquiry_id=f"inq_{marker}",
+        case_id=f"case_{marker}",
+        court_id="court-a",
+        agency="police",
+        subject=Party(name=RICH["name"], id_type=RICH["id_type"], id_number=RICH["id_number"]),
+        identifiers=[],
+        deadline=NOW + dt.timedelta(minutes=5),
+        idempotency_key=marker,
+        officer="officer-court-a-1",
+        purpose="a forged query",
+        legal_basis="none",
+    )
+    controls, requests = agency_controls_topic("bank:icbc"), agency_requests_topic("police")
+    key = f"inq_{marker}".encode()
+    bad_sig = [(MESSAGE_KEY_HEADER, signer.key_id.encode()), (MESSAGE_SIGNATURE_HEADER, b"A" * 86)]
+    # sealed for the police's request topic, then copied onto the bank's control topic
+    replayed_freeze = encode(freeze)
+    moved = message_headers(signer, requests, key, replayed_freeze)
+    _produce_with_headers(
+        hub,
+        [
+            (controls, key, encode(freeze), []),
+            (controls, key, replayed_freeze, moved),
+            (requests, key, encode(query), bad_sig),
+        ],
+    )
+    letters = _forged_letters(hub, marker, 3)
+    assert {x["stage"] for x in letters} == {"connector.seal"}
+    assert {x["error_class"] for x in letters} == {"ForgedMessage"}
+    reasons = sorted(x["reason"] for x in letters)
+    assert any(r.startswith("seal: signature missing") for r in reasons), reasons
+    assert sum("does not verify" in r for r in reasons) == 2, reasons
+    assert all("only the hub's stream worker may send" in r for r in reasons), reasons
+    for agency in ("bank:icbc", "police"):  # nothing forged was asked of a registry
+        assert marker not in json.dumps(hub.registry_requesters(agency), ensure_ascii=False)
+    # the same kind of message, sealed by the stream worker, is served: a real inquiry still completes
+    case_id = hub.create_case([RICH])
+    assert hub.wait_result(hub.inquire(case_id, RICH), timeout=60)["status"] == "complete"

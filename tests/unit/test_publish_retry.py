@@ -63,7 +63,9 @@ class FlakyTopic:
         self.sent: list[tuple[bytes | None, bytes]] = []
         self.calls = 0
 
-    async def send(self, *, key: bytes | None, value: bytes) -> None:
+    async def send(
+        self, *, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)

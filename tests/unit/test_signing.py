@@ -15,6 +15,9 @@ from connectors.signed_transport import SignedTransport, collecting_seals
 from hub.errors import RegistrySignatureError
 from hub.signing import (
     HUB_SIGNER,
+    MESSAGE_KEY_HEADER,
+    MESSAGE_SIGNATURE_HEADER,
+    STREAMS_SIGNER,
     KeyRing,
     SignatureInvalid,
     Signer,
@@ -22,9 +25,12 @@ from hub.signing import (
     add_key,
     answer_digest,
     ensure_keys,
+    hub_signers,
+    message_headers,
     request_digest,
     retire,
     signer_dir,
+    verify_message,
 )
 from registries.signing import RegistrySeal
 
@@ -121,3 +127,24 @@ def test_the_transport_signs_requests_and_refuses_answers_with_a_broken_seal(tmp
                 await client.post("/api/v2/persons", json={"q": "2"})
 
     asyncio.run(run())
+
+
+def test_a_kafka_message_seal_covers_topic_key_and_value(tmp_path: Path) -> None:
+    ensure_keys(tmp_path, [STREAMS_SIGNER])
+    signer, ring = Signer(signer_dir(tmp_path, STREAMS_SIGNER)), KeyRing(signer_dir(tmp_path, STREAMS_SIGNER))
+    topic, key, value = "hub.agency.police.requests", b"inq_1", b'{"request_id":"inq_1/police"}'
+    headers = message_headers(signer, topic, key, value)
+    assert [name for name, _ in headers] == [MESSAGE_KEY_HEADER, MESSAGE_SIGNATURE_HEADER]
+    assert verify_message(ring, topic, key, value, headers) == signer.key_id
+    for other in (
+        ("hub.agency.bank-icbc.controls", key, value),  # moved to another agency's topic
+        (topic, b"inq_2", value),  # given another key
+        (topic, key, value + b" "),  # altered
+    ):
+        with pytest.raises(SignatureInvalid, match="does not verify"):
+            verify_message(ring, *other, headers)
+    with pytest.raises(SignatureInvalid, match="missing"):
+        verify_message(ring, topic, key, value, [])
+    with pytest.raises(SignatureInvalid, match="unknown key id"):
+        verify_message(ring, topic, key, value, [(MESSAGE_KEY_HEADER, b"k_x"), headers[1]])
+    assert hub_signers(["police"]) == [HUB_SIGNER, STREAMS_SIGNER, "police"]
