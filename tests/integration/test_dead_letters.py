@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from gateway.db import Database
+from hub.signing import STREAMS_SIGNER, Signer, message_headers, signer_dir
 from schemas.codec import encode
 from schemas.models import DebtorRef, InquiryRequested, InquiryResult
 from schemas.topics import (
@@ -42,12 +43,19 @@ def _letter(message: Any) -> dict[str, Any] | None:
     return letter if isinstance(letter, dict) and "source_topic" in letter else None
 
 
-async def _produce(bootstrap: str, items: list[tuple[str, bytes, bytes]]) -> None:
+async def _produce(
+    bootstrap: str, items: list[tuple[str, bytes, bytes]], signer: Signer | None = None
+) -> None:
+    """Send ``items``; with ``signer``, messages to the agencies' topics carry the stream worker's
+    seal, as a malformed message the hub itself sent would (an unsealed one is refused as forged
+    before it is decoded: test_forged_messages.py)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for topic, key, value in items:
-            await producer.send_and_wait(topic, value, key=key)
+            sealed = signer is not None and topic.startswith("hub.agency.")
+            headers = message_headers(signer, topic, key, value) if sealed and signer else None
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -63,7 +71,10 @@ def test_malformed_messages_are_dead_lettered_and_the_pipeline_keeps_serving(hub
         AGENCY_RESPONSES: json.dumps({"inquiry_id": marker, "status": "answered"}).encode(),
         **{agency_requests_topic(a): bad_json for a in hub.settings.agencies},
     }
-    asyncio.run(_produce(hub.settings.bootstrap, [(t, marker.encode(), v) for t, v in inputs.items()]))
+    assert hub.settings.signing_keys_dir is not None
+    signer = Signer(signer_dir(hub.settings.signing_keys_dir, STREAMS_SIGNER))
+    items = [(t, marker.encode(), v) for t, v in inputs.items()]
+    asyncio.run(_produce(hub.settings.bootstrap, items, signer))
 
     kept = read_topic(
         hub.settings.bootstrap,
