@@ -12,8 +12,9 @@ import json
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from hub.asgi import replay_body
 from hub.i18n import Message as I18nMessage
 from hub.i18n import negotiate
 
@@ -123,16 +124,7 @@ class RequestGuard:
                 )
                 await self._refuse(send, 422, ["body"], msg, "unicode_error", language)
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
 def install(app: FastAPI, max_bytes: int) -> None:

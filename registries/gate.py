@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.asgi import replay_body
 from hub.signing import REQUEST_SIGNATURE_HEADER
 
 from .api import RegistryApi
@@ -32,20 +33,6 @@ __all__ = ["RegistryGate"]
 
 # what a call must pass before its route: None lets it through, a Response answers it instead
 Guard = Callable[[Request], Awaitable[Response | None]]
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives the route the body already read, then what the client sends next."""
-    given = False
-
-    async def receive_again() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return receive_again
 
 
 class RegistryGate:
@@ -87,7 +74,7 @@ class RegistryGate:
             return
         refusal = await self.guard(request)
         if self.seal is not None:  # the guard read the body to check the seal: the route gets it too
-            receive = _replay(await request.body(), receive)
+            receive = replay_body(await request.body(), receive)
         status = 0
         answer = (
             send
