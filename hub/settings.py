@@ -152,6 +152,13 @@ class HubSettings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         5.0, gt=0, description="how often the gateway looks for inquiries pending past their SLA"
     )
+    progress_interval_ms: int = Field(
+        250,
+        ge=0,
+        le=60_000,
+        description="an open inquiry publishes at most one progress version per this many ms (the "
+        "answers in between go out together in the next); settled results go out at once; 0: every change",
+    )
     inquiry_retention_seconds: float = Field(
         3600.0, gt=0, description="how long the streams keep a settled inquiry's full state (late answers)"
     )

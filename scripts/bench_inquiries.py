@@ -42,7 +42,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report  # scripts/bench/
+from bench import report, traffic  # scripts/bench/
 from bench.batches import batch_lines, drive_batches
 from bench.peer import PeerResult, fan_out
 from bench.ports import port_overrides
@@ -235,6 +235,8 @@ def main() -> None:
             )
 
     idle: dict[str, float] = {}
+    offsets_before: dict[str, int] = {}
+    offsets_after: dict[str, int] = {}
     try:
         if sampler is not None and args.idle > 0:  # what each process spends with nothing to do
             idle0 = sampler.cpu_now()
@@ -243,6 +245,7 @@ def main() -> None:
             idle = {k: (idle1[k] - idle0.get(k, 0.0)) * 1000 / args.idle for k in idle1}
         if args.peer == "before":
             run_peer()
+        offsets_before = traffic.end_offsets(settings) if hub is not None else {}
         cpu_before = sampler.start() if sampler is not None else {}
         if profiler is not None:
             profiler.start()
@@ -256,6 +259,7 @@ def main() -> None:
         if sampler is not None:
             sampler.stop()
         cpu_after = dict(sampler.cpu) if sampler is not None else {}
+        offsets_after = traffic.end_offsets(settings) if offsets_before else {}
         if args.peer == "after":
             run_peer()
     finally:
@@ -283,6 +287,8 @@ def main() -> None:
     if sampler is not None:
         hub_total, registries = report.processes(sampler, cpu_before, cpu_after, n, idle, elapsed)
         print(f"{'registries':<13} {'':37} {registries:8.2f}   (the mocked agencies)")
+    for line in traffic.lines(traffic.per_inquiry(offsets_before, offsets_after, n)):
+        print(line)
     if peer_result is not None:
         report.peer(peer_result, peer_registries, hub_total)
     for name, path in profiles.items():  # --profile: where each process spent the run

@@ -67,6 +67,7 @@ from schemas.topics import (
 )
 
 from . import delivery, highwaters, inquiry_state, ledger, producer_checks
+from .progress import ProgressPacer
 from .serial import KeyedLocks
 
 log = logging.getLogger(__name__)
@@ -505,30 +506,63 @@ def _stored_records(key: str) -> list[dict[str, Any]] | None:
 
 
 async def _update(inquiry_id: str, change: Callable[[dict[str, Any]], bool]) -> None:
-    """Apply ``change`` to a copy of the inquiry's state; when it asks for it, publish the result;
-    only then write the state and any answer parts it received to the tables. A publish that fails
+    """Apply ``change`` to a copy of the inquiry's state; when it asks for it, publish the result (a
+    progress version only when the pacer lets it go now, else held for ``progress_timer``); only
+    then write the state and any answer parts it received to the tables. A publish that fails
     leaves the table as it was (the message is dead-lettered by ``_each``; the SLA timer still
     settles the inquiry)."""
     current = inquiries.get(inquiry_id)
     state = inquiry_state.upgrade(inquiry_state.clone(current) if current else inquiry_state.new_state())
-    if change(state) and state["opened"] is not None:
-        if len(_linked) > _LINKED_MAX_PARTS:
-            _linked.clear()
-        result = inquiry_state.build_result(
-            state,
-            court_id=state["opened"]["court_id"],
-            now=clock.now(),
-            stored=_stored_records,
-            linked=_linked,
-        )
-        await _publish_result(result)
-        if state["final"]:
-            for key in inquiry_state.part_keys(inquiry_id, state):
-                _linked.pop(key, None)
+    changed = change(state) and state["opened"] is not None
+    if changed and (inquiry_state.settles(state) or _pacer.publish_now(inquiry_id)):
+        await _publish_state(inquiry_id, state)
     for key, records in inquiry_state.take_parts(state).items():
         inquiry_parts[key] = json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
     inquiries[inquiry_id] = state
     _track(inquiry_id, state)
+
+
+async def _publish_state(inquiry_id: str, state: dict[str, Any]) -> None:
+    """Build the result of ``state`` (at its version; marks it final when settled) and publish it."""
+    if len(_linked) > _LINKED_MAX_PARTS:
+        _linked.clear()
+    result = inquiry_state.build_result(
+        state,
+        court_id=state["opened"]["court_id"],
+        now=clock.now(),
+        stored=_stored_records,
+        linked=_linked,
+    )
+    await _publish_result(result)
+    if state["final"]:
+        _pacer.settled(inquiry_id)
+        for key in inquiry_state.part_keys(inquiry_id, state):
+            _linked.pop(key, None)
+    else:
+        _pacer.published(inquiry_id)
+
+
+# progress versions of open inquiries: at most one per HUB_PROGRESS_INTERVAL_MS each (streams/progress.py)
+_pacer = ProgressPacer(settings.progress_interval_ms / 1000)
+
+
+@app.timer(interval=max(0.02, min(0.1, settings.progress_interval_ms / 4000)))
+async def progress_timer() -> None:
+    """Publish the progress versions the pacer held that fall due, from the inquiries table (the
+    state is there already: reading it needs no event). One that fails is held again a second."""
+    for inquiry_id in _pacer.due():
+        async with _inquiry_locks(inquiry_id):
+            stored = inquiries.get(inquiry_id)
+            if not stored or stored.get("final") or stored.get("opened") is None:
+                _pacer.settled(inquiry_id)  # settled meanwhile (its result went out), or gone
+                continue
+            try:
+                await _publish_state(inquiry_id, inquiry_state.upgrade(inquiry_state.clone(stored)))
+            except Exception as e:  # the next change publishes it anyway; nothing waits on this one
+                log.warning(
+                    "inquiry %s: progress not published (%s); held again", inquiry_id, type(e).__name__
+                )
+                _pacer.hold(inquiry_id, 1.0)
 
 
 async def _on_opened(opened: InquiryOpened) -> None:

@@ -55,6 +55,7 @@ __all__ = [
     "part_key",
     "part_keys",
     "result_messages",
+    "settles",
     "take_parts",
     "upgrade",
 ]
@@ -117,6 +118,7 @@ def apply_opened(state: State, opened: InquiryOpened) -> bool:
     if state["opened"] is not None:
         return False
     state["opened"] = opened.model_dump(mode="json")
+    state["version"] += 1
     return True
 
 
@@ -153,6 +155,7 @@ def apply_response(state: State, response: AgencyResponse) -> bool:
         key = part_key(response.inquiry_id, response.agency, response.part)
         state["parts"][key] = [r.model_dump(mode="json") for r in response.records]
         current["stored"] = sorted({*current["stored"], response.part})
+    state["version"] += 1
     return True
 
 
@@ -201,7 +204,19 @@ def apply_deadline(state: State, now: dt.datetime) -> bool:
     if now < dt.datetime.fromisoformat(state["opened"]["deadline"]):
         return False
     state["timed_out"] = True
+    state["version"] += 1
     return True
+
+
+def settles(state: State) -> bool:
+    """Whether the result :func:`build_result` would build now is settled (``complete`` or
+    ``partial``), without building it: every agency asked has the whole of an answer (every
+    :data:`AgencyStatus` settles it), or the SLA passed (what is missing is then ``unavailable``)."""
+    if state["opened"] is None:
+        return False
+    if state["final"] or state["timed_out"]:
+        return True
+    return all(answer_complete(state, agency) for agency in state["opened"]["agencies"])
 
 
 def _asset(record: dict[str, Any], subject: Party) -> InquiryAsset:
@@ -231,7 +246,10 @@ def build_result(
     stored: Callable[[str], Records | None] = _no_store,
     linked: Linked | None = None,
 ) -> InquiryResult:
-    """The result as it stands; marks the state final once every agency has settled.
+    """The result as it stands, at the state's version (each change the ``apply_*`` functions
+    accept advances it, whether or not a result is published for it: a result built twice from one
+    state carries one version, so a repeated publish is a duplicate the read model ignores); marks
+    the state final once every agency has settled.
 
     ``stored(part_key)`` returns the records of a part moved out of the state (None: none stored).
     ``linked``, when given, caches each part's linked assets by part key (a part never changes), so
@@ -289,7 +307,6 @@ def build_result(
         state["final"] = True
     else:
         status = "pending"
-    state["version"] += 1
     return InquiryResult(
         inquiry_id=opened.inquiry_id,
         case_id=opened.case_id,
