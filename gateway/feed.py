@@ -130,36 +130,25 @@ async def record_case_event(
     if event_id is None:
         event_id = event_id_for(key) if key else "evt_" + uuid.uuid4().hex
     await lock_feed(conn)
-    seen = (
-        await conn.execute(sa.select(case_events.c.seq).where(case_events.c.event_id == event_id))
-    ).first()
+    seen = (await conn.execute(_SEEN, {"event_id": event_id})).first()
     if seen is not None:
         return None
     when = at or dt.datetime.now(dt.UTC)
-    seq = (
-        await conn.execute(
-            case_events.insert()
-            .values(
-                event_id=event_id, court_id=court_id, case_id=case_id, type=type, payload=payload, at=when
-            )
-            .returning(case_events.c.seq)
-        )
-    ).scalar_one()
+    row = {"event_id": event_id, "court_id": court_id, "case_id": case_id, "type": type}
+    seq = (await conn.execute(_APPEND, {**row, "payload": payload, "at": when})).scalar_one()
     if webhook_url:
         view: dict[str, Any] = {"cursor": str(seq), "event_id": event_id, "type": type, "case_id": case_id}
         view |= {"at": when.isoformat(), "data": payload}
-        await conn.execute(
-            webhook_deliveries.insert().values(
-                event_id=event_id,
-                court_id=court_id,
-                url=webhook_url,
-                body=json.dumps(view, ensure_ascii=False, sort_keys=True).encode(),
-                status="pending",
-                attempts=0,
-                created_at=when,
-            )
-        )
+        delivery = {"event_id": event_id, "court_id": court_id, "url": webhook_url, "created_at": when}
+        body = json.dumps(view, ensure_ascii=False, sort_keys=True).encode()
+        await conn.execute(_DELIVER, {**delivery, "body": body, "status": "pending", "attempts": 0})
     return int(seq)
+
+
+# built once (a statement built per call cost about 70 µs, as much as running it on SQLite)
+_SEEN = sa.select(case_events.c.seq).where(case_events.c.event_id == sa.bindparam("event_id"))
+_APPEND = case_events.insert().returning(case_events.c.seq)
+_DELIVER = webhook_deliveries.insert()
 
 
 def result_summary(result: dict[str, Any] | None) -> dict[str, Any]:
