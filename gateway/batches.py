@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import feed
-from .db import Database, _utc, inquiries, metadata
+from .db import Database, inquiries, metadata
+from .tables import utc as _utc
 
 __all__ = ["batch_items", "batch_view", "find_batch", "inquiry_batches", "insert_batch"]
 

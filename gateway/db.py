@@ -1,7 +1,10 @@
-"""The gateway's data layer: one module, SQLAlchemy Core over SQLite (default) or PostgreSQL.
+"""The gateway's data layer: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
 It holds what must survive: cases, inquiries with their latest result (the read model), the
-transactional outbox of messages still to publish, and the dead letters seen.
+transactional outbox of messages still to publish, control orders and their events, and the dead
+letters seen. The core tables are in ``gateway/tables.py`` (re-exported here); ``Database`` keeps
+the engine, cases, inquiries and the outbox here, and takes control orders and webhook deliveries
+from ``gateway/order_records.py`` and confirmations and dead letters from ``gateway/desk_records.py``.
 """
 
 from __future__ import annotations
@@ -16,123 +19,35 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from . import sqlite_driver
-
-__all__ = ["Database", "async_url", "metadata"]
-
-metadata = sa.MetaData()
-
-cases = sa.Table(
-    "cases",
+from .tables import (
+    asset_confirmations,
+    cases,
+    control_orders,
+    court_events,
+    dead_letters,
+    inquiries,
     metadata,
-    sa.Column("case_id", sa.String(64), primary_key=True),
-    sa.Column("court_id", sa.String(64), nullable=False, index=True),
-    sa.Column("case_number", sa.String(80), nullable=False),
-    sa.Column("body", sa.JSON, nullable=False),
-    sa.Column("idempotency_key", sa.String(200)),
-    sa.Column("request_hash", sa.String(64)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    # find back (GET /v1/cases): the case's state ("active"; lifecycle changes set others), paging order
-    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
-    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_cases_idempotency"),
-    sa.Index("ix_cases_court_created", "court_id", "created_at", "case_id"),
-    sa.Index("ix_cases_court_number", "court_id", "case_number"),
+    outbox,
+    webhook_deliveries,
 )
 
-inquiries = sa.Table(
-    "inquiries",
-    metadata,
-    sa.Column("inquiry_id", sa.String(64), primary_key=True),
-    sa.Column("court_id", sa.String(64), nullable=False, index=True),
-    sa.Column("case_id", sa.String(64), nullable=False, index=True),
-    sa.Column("idempotency_key", sa.String(200)),
-    sa.Column("request_hash", sa.String(64)),
-    sa.Column("request", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("result", sa.JSON),
-    sa.Column("version", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_inquiries_idempotency"),
-)
-
-outbox = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("topic", sa.String(200), nullable=False),
-    sa.Column("key", sa.String(200), nullable=False),
-    sa.Column("value", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), index=True),
-)
-
-dead_letters = sa.Table(
-    "dead_letters",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source_topic", sa.String(200), nullable=False, index=True),
-    sa.Column("stage", sa.String(100), nullable=False),
-    sa.Column("error_class", sa.String(100), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("body", sa.JSON, nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-control_orders = sa.Table(
-    "control_orders",
-    metadata,
-    sa.Column("order_id", sa.String(64), primary_key=True),
-    sa.Column("court_id", sa.String(64), nullable=False, index=True),
-    sa.Column("case_id", sa.String(64), nullable=False, index=True),
-    sa.Column("asset_id", sa.String(300), nullable=False),
-    sa.Column("idempotency_key", sa.String(200)),
-    sa.Column("request_hash", sa.String(64)),
-    sa.Column("request", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("state", sa.JSON),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("court_id", "idempotency_key", name="uq_control_orders_idempotency"),
-)
-
-court_events = sa.Table(
-    "court_events",
-    metadata,
-    sa.Column("event_id", sa.String(64), primary_key=True),
-    sa.Column("order_id", sa.String(64), nullable=False, index=True),
-    sa.Column("court_id", sa.String(64), nullable=False),
-    sa.Column("case_id", sa.String(64), nullable=False, index=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("body", sa.JSON, nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-webhook_deliveries = sa.Table(
-    "webhook_deliveries",
-    metadata,
-    sa.Column("event_id", sa.String(64), primary_key=True),
-    sa.Column("court_id", sa.String(64), nullable=False),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("body", sa.LargeBinary, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("delivered_at", sa.DateTime(timezone=True)),
-)
-
-asset_confirmations = sa.Table(
+__all__ = [
+    "Database",
     "asset_confirmations",
-    metadata,
-    sa.Column("case_id", sa.String(64), primary_key=True),
-    sa.Column("asset_id", sa.String(300), primary_key=True),
-    sa.Column("court_id", sa.String(64), nullable=False),
-    sa.Column("confirmed_by", sa.String(100), nullable=False),
-    sa.Column("note", sa.Text),
-    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
-)
+    "async_url",
+    "cases",
+    "control_orders",
+    "court_events",
+    "dead_letters",
+    "inquiries",
+    "metadata",
+    "outbox",
+    "webhook_deliveries",
+]
+
+# the parts of ``Database`` in modules of their own (they import ``.tables``, not this module)
+from .desk_records import DeskRecords
+from .order_records import OrderRecords
 
 
 def async_url(url: str) -> str:
@@ -143,12 +58,6 @@ def async_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:  # SQLite keeps no zone; we only ever store UTC
-        return value.replace(tzinfo=dt.UTC)
-    return value
 
 
 def _answers_entry(result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
@@ -173,21 +82,6 @@ def _answers_entry(result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any
         "agencies": agencies,
     }
     return result["case_id"], result["court_id"], "hub", details
-
-
-async def _audit_delivery(conn: AsyncConnection, event_id: str, delivered: bool, attempts: int) -> None:
-    """Audit a webhook delivery's end, under the case of the event it carried (an order event, or
-    an event of the court's feed)."""
-    feed_events = metadata.tables.get("case_events")
-    event = None
-    for table in (court_events, feed_events):
-        if event is None and table is not None:
-            query = sa.select(table.c.court_id, table.c.case_id).where(table.c.event_id == event_id)
-            event = (await conn.execute(query)).first()
-    if event is None:
-        return
-    details = {"event_id": event_id, "delivered": delivered, "attempts": attempts}
-    await _audit.record(conn, "webhook_delivery", event.case_id, event.court_id, "hub", details)
 
 
 def _json_text(value: Any) -> str:
@@ -240,7 +134,12 @@ _MARK_PUBLISHED = (
 )
 
 
-class Database:
+class Database(OrderRecords, DeskRecords):
+    """The gateway's database: the engine (SQLite by default, PostgreSQL by URL), the schema's
+    migrations, cases, inquiries and their result versions, the outbox; control orders and webhook
+    deliveries (:class:`~gateway.order_records.OrderRecords`); confirmations and dead letters
+    (:class:`~gateway.desk_records.DeskRecords`)."""
+
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {}
@@ -518,296 +417,6 @@ class Database:
                     await conn.execute(sa.select(sa.func.count()).where(outbox.c.published_at.is_(None)))
                 ).scalar_one()
             )
-
-    # ------------------------------------------------------------ control orders
-    async def insert_order(
-        self,
-        conn: AsyncConnection,
-        *,
-        order_id: str,
-        court_id: str,
-        case_id: str,
-        asset_id: str,
-        request: dict[str, Any],
-        idempotency_key: str | None,
-        request_hash: str,
-    ) -> None:
-        now = dt.datetime.now(dt.UTC)
-        await conn.execute(
-            control_orders.insert().values(
-                order_id=order_id,
-                court_id=court_id,
-                case_id=case_id,
-                asset_id=asset_id,
-                request=request,
-                status="pending",
-                idempotency_key=idempotency_key,
-                request_hash=request_hash,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-    async def get_order(self, order_id: str, court_id: str) -> sa.Row[Any] | None:
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    sa.select(control_orders).where(
-                        control_orders.c.order_id == order_id, control_orders.c.court_id == court_id
-                    )
-                )
-            ).first()
-
-    async def orders_of_case(self, case_id: str, court_id: str) -> Sequence[sa.Row[Any]]:
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    sa.select(control_orders)
-                    .where(control_orders.c.case_id == case_id, control_orders.c.court_id == court_id)
-                    .order_by(control_orders.c.created_at)
-                )
-            ).all()
-
-    async def events_of_order(self, order_id: str) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(court_events.c.body)
-                    .where(court_events.c.order_id == order_id)
-                    .order_by(court_events.c.seq)
-                )
-            ).all()
-        return [r.body for r in rows]
-
-    async def store_events(self, events: list[dict[str, Any]], webhooks: dict[str, str]) -> list[str]:
-        """Record court events once each (by event id); update each order's state; queue webhooks.
-
-        Returns the ids of the events that were new.
-        """
-        new: list[str] = []
-        now = dt.datetime.now(dt.UTC)
-        async with self.engine.begin() as conn:
-            await feed.lock_feed(conn)  # before any row lock: see gateway/feed.py
-            for event in events:
-                seen = (
-                    await conn.execute(
-                        sa.select(court_events.c.event_id).where(court_events.c.event_id == event["event_id"])
-                    )
-                ).first()
-                if seen:
-                    continue
-                seq = (
-                    await conn.execute(
-                        sa.select(sa.func.count()).where(court_events.c.order_id == event["order_id"])
-                    )
-                ).scalar_one()
-                await conn.execute(
-                    court_events.insert().values(
-                        event_id=event["event_id"],
-                        order_id=event["order_id"],
-                        court_id=event["court_id"],
-                        case_id=event["case_id"],
-                        kind=event["kind"],
-                        body=event,
-                        seq=seq,
-                        received_at=now,
-                    )
-                )
-                state = event["order"]
-                updated = await conn.execute(
-                    control_orders.update()
-                    .where(control_orders.c.order_id == event["order_id"])
-                    .values(state=state, status=state["status"], updated_at=now)
-                )
-                if not updated.rowcount:  # an order that reached the streams without this gateway
-                    await conn.execute(
-                        control_orders.insert().values(
-                            order_id=event["order_id"],
-                            court_id=event["court_id"],
-                            case_id=event["case_id"],
-                            asset_id=state["asset_id"],
-                            request={},
-                            status=state["status"],
-                            state=state,
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
-                url = webhooks.get(event["court_id"])
-                if url:
-                    await conn.execute(
-                        webhook_deliveries.insert().values(
-                            event_id=event["event_id"],
-                            court_id=event["court_id"],
-                            url=url,
-                            body=json.dumps(event, ensure_ascii=False, sort_keys=True).encode(),
-                            status="pending",
-                            attempts=0,
-                            created_at=now,
-                        )
-                    )
-                # the court's feed (its webhook got the event above, under the same event id)
-                await feed.record_case_event(
-                    conn,
-                    event["case_id"],
-                    event["court_id"],
-                    "order_event",
-                    event,
-                    event_id=event["event_id"],
-                )
-                new.append(event["event_id"])
-        return new
-
-    async def latest_case_event(self, case_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(court_events.c.body)
-                    .where(court_events.c.case_id == case_id)
-                    .order_by(court_events.c.received_at.desc(), court_events.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-        return row.body if row else None
-
-    # ------------------------------------------------------------ webhooks
-    async def pending_deliveries(self, limit: int = 100) -> Sequence[sa.Row[Any]]:
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    sa.select(webhook_deliveries)
-                    .where(webhook_deliveries.c.status == "pending")
-                    .order_by(webhook_deliveries.c.created_at)
-                    .limit(limit)
-                )
-            ).all()
-
-    async def finish_delivery(
-        self, event_id: str, *, delivered: bool, attempts: int, error: str | None
-    ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                webhook_deliveries.update()
-                .where(webhook_deliveries.c.event_id == event_id)
-                .values(
-                    status="delivered" if delivered else "failed",
-                    attempts=attempts,
-                    last_error=error,
-                    delivered_at=dt.datetime.now(dt.UTC) if delivered else None,
-                )
-            )
-            await _audit_delivery(conn, event_id, delivered, attempts)
-
-    # ------------------------------------------------------------ linkage confirmations
-    async def confirm_asset(
-        self, *, case_id: str, asset_id: str, court_id: str, confirmed_by: str, note: str | None
-    ) -> dict[str, Any]:
-        now = dt.datetime.now(dt.UTC)
-        async with self.engine.begin() as conn:
-            existing = (
-                await conn.execute(
-                    sa.select(asset_confirmations).where(
-                        asset_confirmations.c.case_id == case_id, asset_confirmations.c.asset_id == asset_id
-                    )
-                )
-            ).first()
-            if existing is None:
-                await conn.execute(
-                    asset_confirmations.insert().values(
-                        case_id=case_id,
-                        asset_id=asset_id,
-                        court_id=court_id,
-                        confirmed_by=confirmed_by,
-                        note=note,
-                        confirmed_at=now,
-                    )
-                )
-                asset = {"asset": _audit.digest(asset_id)}
-                await _audit.record(conn, "asset_confirmed", case_id, court_id, confirmed_by, asset)
-                return {
-                    "case_id": case_id,
-                    "asset_id": asset_id,
-                    "confirmed_by": confirmed_by,
-                    "confirmed_at": now.isoformat(),
-                    "note": note,
-                }
-        return {
-            "case_id": case_id,
-            "asset_id": asset_id,
-            "confirmed_by": existing.confirmed_by,
-            "confirmed_at": _utc(existing.confirmed_at).isoformat(),
-            "note": existing.note,
-        }
-
-    async def confirmation(self, case_id: str, asset_id: str) -> sa.Row[Any] | None:
-        async with self.engine.connect() as conn:
-            return (
-                await conn.execute(
-                    sa.select(asset_confirmations).where(
-                        asset_confirmations.c.case_id == case_id, asset_confirmations.c.asset_id == asset_id
-                    )
-                )
-            ).first()
-
-    # ------------------------------------------------------------ dead letters
-    async def owners(self, kind: str, ids: list[str]) -> dict[str, Any]:
-        """Who owns the stored rows named by ``ids`` (``kind``: ``inquiry``, ``order`` or ``case``):
-        ``{id: row with court_id (and case_id, asset_id where the table has them)}``; one query
-        (gateway/producer_checks.py)."""
-        table, key = {"inquiry": (inquiries, "inquiry_id"), "order": (control_orders, "order_id")}.get(
-            kind, (cases, "case_id")
-        )
-        if not ids:
-            return {}
-        wanted = [c for c in ("court_id", "case_id", "asset_id") if c in table.c and c != key]
-        query = sa.select(table.c[key], *(table.c[c] for c in wanted))
-        query = query.where(table.c[key].in_(sorted(set(ids))))
-        async with self.engine.connect() as conn:
-            return {getattr(r, key): r for r in (await conn.execute(query)).all()}
-
-    async def add_dead_letter(self, letter: dict[str, Any]) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                dead_letters.insert().values(
-                    source_topic=letter["source_topic"],
-                    stage=letter["stage"],
-                    error_class=letter["error_class"],
-                    reason=letter["reason"],
-                    body=letter,
-                    received_at=dt.datetime.now(dt.UTC),
-                )
-            )
-
-    async def dead_letter_counts(self) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(
-                        dead_letters.c.source_topic,
-                        dead_letters.c.stage,
-                        sa.func.count(),
-                        sa.func.max(dead_letters.c.received_at),
-                    ).group_by(dead_letters.c.source_topic, dead_letters.c.stage)
-                )
-            ).all()
-        return [
-            {
-                "source_topic": r[0],
-                "stage": r[1],
-                "count": r[2],
-                "last_at": _utc(r[3]).isoformat() if r[3] else None,
-            }
-            for r in rows
-        ]
-
-    async def recent_dead_letters(self, limit: int = 50) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(dead_letters.c.body).order_by(dead_letters.c.id.desc()).limit(limit)
-                )
-            ).all()
-        return [r.body for r in rows]
 
 
 # the audit trail's tables live in their own module on the same metadata (migrations compare it)

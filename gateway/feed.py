@@ -52,7 +52,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .db import _utc, metadata, webhook_deliveries
+from .db import metadata, webhook_deliveries
+from .tables import utc as _utc
 
 __all__ = [
     "SETTLED",

@@ -36,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.identifiers import IdType, canonical_identifier
 
-from .db import Database, _utc, cases, metadata
+from .db import Database, cases, metadata
+from .tables import utc as _utc
 
 __all__ = [
     "CursorError",

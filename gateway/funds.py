@@ -34,7 +34,8 @@ from hub.settings import HubSettings
 
 # the module, not its names: gateway.feed imports gateway.db, which imports this one
 from . import feed
-from .db import Database, _utc, control_orders, court_events, metadata
+from .db import Database, control_orders, court_events, metadata
+from .tables import utc as _utc
 
 __all__ = [
     "Deduction",

@@ -37,7 +37,8 @@ from hub.settings import HubSettings
 
 # the module, not its names: gateway.feed imports gateway.db, which imports this one
 from . import feed, funds
-from .db import Database, _utc, inquiries, metadata
+from .db import Database, inquiries, metadata
+from .tables import utc as _utc
 from .termination import ANSWERED
 
 __all__ = ["LINKED", "FollowUps", "lead_due_at", "lead_outcome", "lead_view", "leads"]

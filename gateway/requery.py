@@ -41,8 +41,9 @@ from hub.masking import mask_text
 from hub.settings import HubSettings
 from schemas.models import InquiryCreate
 
-from .db import Database, _utc, inquiries
+from .db import Database, inquiries
 from .feed import SETTLED, event_id_for, lock_feed, record_case_event, result_summary
+from .tables import utc as _utc
 from .termination import ANSWERED, debtor_key, due_at, period_due, requeries, terminations
 
 __all__ = ["Requery", "asset_changes", "requery_purpose"]

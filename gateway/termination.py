@@ -32,7 +32,8 @@ import sqlalchemy as sa
 
 from schemas.agencies import ASSET_KIND_BY_AGENCY_TYPE, agency_type
 
-from .db import _utc, metadata
+from .db import metadata
+from .tables import utc as _utc
 
 __all__ = [
     "ANSWERED",

@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from hub.clock import Clock
 from hub.settings import HubSettings
 
-from .db import Database, _utc, control_orders
+from .db import Database, control_orders
 from .feed import lock_feed
+from .tables import utc as _utc
 from .transfers import (
     audit_both,
     disposal_due_at,

@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.settings import HubSettings
 
 from . import audit, feed
-from .db import _utc, control_orders, metadata
+from .db import control_orders, metadata
+from .tables import utc as _utc
 
 __all__ = [
     "FIRST_STATUSES",

@@ -47,7 +47,8 @@ from schemas.topics import WATCH_DEBTORS, WATCH_HITS
 from schemas.watch import WatchCandidate, WatchHit, WatchSource, WatchState
 
 from . import feed as _feed  # a module import: gateway.feed and gateway.db import each other
-from .db import Database, _utc, metadata
+from .db import Database, metadata
+from .tables import utc as _utc
 
 __all__ = [
     "WatchHits",

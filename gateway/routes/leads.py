@@ -24,7 +24,7 @@ from schemas.models import InquiryCreate, new_id
 from schemas.views_records import FundsView, LeadList, LeadView, PayoutView
 
 from .. import audit
-from ..db import Database, _utc
+from ..db import Database
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Relay, Settings
 from ..funds import balance, case_deductions, case_payouts, held_by_deduction, payout_reminders, payout_view
@@ -32,6 +32,7 @@ from ..funds import payouts as payouts_table
 from ..idempotency import IdempotencyKey, first_created, request_hash
 from ..leads import FollowUps, lead_due_at, lead_view, leads
 from ..responses import AUTH_READ, errors
+from ..tables import utc as _utc
 from ..termination import debtor_key
 from .cases import not_found
 from .control_orders import check_judge

@@ -15,11 +15,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from schemas.views import CasePage
 from schemas.views_records import InquiryPage, OrderPage
 
-from ..db import _utc, control_orders, inquiries
+from ..db import control_orders, inquiries
 from ..deps import CourtId, Db
 from ..feed import result_summary
 from ..findback import CursorError, list_cases, list_rows, lookup_digests
 from ..responses import AUTH_READ, errors
+from ..tables import utc as _utc
 from .cases import not_found
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])

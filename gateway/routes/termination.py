@@ -23,11 +23,12 @@ from schemas.views import TerminationView
 from schemas.views_records import TerminationCheck
 
 from .. import audit
-from ..db import Database, _utc
+from ..db import Database
 from ..db import cases as cases_table
 from ..deps import CourtId, Db, Settings
 from ..requery import Requery
 from ..responses import AUTH_READ, errors
+from ..tables import utc as _utc
 from ..termination import (
     due_at,
     requeries,

@@ -319,7 +319,16 @@ async def _payloads(db: Database, seqs: list[int]) -> list[Any]:
 
 
 @pytest.mark.parametrize(
-    "module", ["gateway.feed", "gateway.findback", "gateway.batches", "gateway.routes.events"]
+    "module",
+    [
+        "gateway.feed",
+        "gateway.findback",
+        "gateway.batches",
+        "gateway.routes.events",
+        "gateway.tables",
+        "gateway.order_records",
+        "gateway.desk_records",
+    ],
 )
 def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
     """The feed's, find-back's and batches' tables join ``gateway.db``'s metadata from db.py's end:

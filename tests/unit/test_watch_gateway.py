@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import ConsumerRecord, TopicPartition
 
-from gateway.db import Database, _utc, cases, webhook_deliveries
+from gateway.db import Database, cases, webhook_deliveries
 from gateway.feed import case_events
+from gateway.tables import utc as _utc
 from gateway.watch import WatchHits, WatchRepublisher, case_watches, set_watch, watch_summary
 from hub.settings import HubSettings
 from schemas.codec import decode, encode
