@@ -224,6 +224,17 @@ class AgencyStats:
 
 
 class ConnectorRunner:
+    """Consumes one agency's topic, calls its registry per message (at most
+    ``HUB_CONNECTOR_CONCURRENCY`` at once), publishes the answers, and commits each partition's
+    offset up to its first unfinished message: at most once per ``COMMIT_INTERVAL_SECONDS`` while
+    it runs (each commit is a write of the group's state to the broker, and on the durable store
+    an object write), and at once when partitions are revoked and when it stops. A crash re-serves
+    what finished since the last commit: at most that interval's requests, answered again by the
+    registry (queries read; controls are idempotent by key at the agency) and counted once by the
+    stream worker."""
+
+    COMMIT_INTERVAL_SECONDS = 1.0
+
     def __init__(
         self,
         adapter: AgencyAdapter,
@@ -252,6 +263,7 @@ class ConnectorRunner:
         self.stats = AgencyStats(circuit=self.circuit)
         self.assigned = asyncio.Event()
         self._tracker = OffsetTracker()
+        self.monotonic: Callable[[], float] = time.monotonic  # the commit interval's clock (seconds)
         self._slots = asyncio.Semaphore(settings.connector_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer: AIOKafkaConsumer | None = None
@@ -279,6 +291,7 @@ class ConnectorRunner:
         consumer.subscribe([self.topic], listener=_Listener())
         self._consumer = consumer
         await consumer.start()
+        committed = self.monotonic()
         try:
             while True:
                 batch = await consumer.getmany(
@@ -291,7 +304,9 @@ class ConnectorRunner:
                         task = asyncio.create_task(self._run_one(tp, msg))
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
-                await self._commit()
+                if self.monotonic() - committed >= self.COMMIT_INTERVAL_SECONDS:
+                    committed = self.monotonic()
+                    await self._commit()
         finally:
             await self._drain_and_commit()
             await consumer.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 from typing import Any
 
@@ -229,3 +230,60 @@ def test_an_answer_in_hand_survives_a_broker_that_refuses_the_first_publishes() 
     resp = asyncio.run(r.handle(encode(request())))
     assert resp is not None and resp.status == "no_record"
     assert [t for t, _ in flaky.sent] == [AGENCY_RESPONSES]
+
+
+class ScriptedConsumer:
+    """A consumer whose fetches hand out one message per call, a clock step apart; it records commits."""
+
+    def __init__(self, clock: list[float], messages: int, step: float) -> None:
+        self.clock, self.left, self.step = clock, messages, step
+        self.offset = 0
+        self.commits: list[tuple[float, dict[TopicPartition, int]]] = []
+
+    def subscribe(self, topics: list[str], listener: Any = None) -> None:
+        self.topics = topics
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        await asyncio.sleep(0.01)  # the message of the previous call finishes meanwhile
+        self.clock[0] += self.step
+        if self.left == 0:
+            raise asyncio.CancelledError  # the service stops
+        self.left -= 1
+        self.offset += 1
+        msg = type("Msg", (), {"offset": self.offset - 1, "partition": 0, "key": b"k", "value": b"{}"})
+        return {TopicPartition("t", 0): [msg]}
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append((self.clock[0], dict(offsets)))
+
+
+def test_offsets_are_committed_at_most_once_a_second_while_running_and_at_once_when_stopping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import connectors.runtime as runtime
+
+    clock = [0.0]
+    consumer = ScriptedConsumer(clock, messages=10, step=0.3)
+    monkeypatch.setattr(runtime, "make_consumer", lambda *a, **k: consumer)
+    r, _ = runner(lambda req: httpx.Response(500))
+    r.monotonic = lambda: clock[0]
+
+    async def handled(value: bytes | None, **_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(r, "handle", handled)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(r.run())
+
+    tp = TopicPartition("t", 0)
+    # 10 fetches over 3 s used to make 10 commits (one per fetch); now one a second and the last at the stop
+    times = [at for at, _ in consumer.commits]
+    assert 3 <= len(times) <= 4, consumer.commits
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(times[:-1])), times
+    assert consumer.commits[-1][1] == {tp: 10}, "the stop commits every message that finished"
