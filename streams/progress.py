@@ -11,10 +11,10 @@ answer's newer version) is never held.
 What the pacer holds is only "publish this inquiry's state at this time": the state itself is in
 the inquiries table already, at a version that each accepted change advanced
 (``streams.inquiry_state``), so a held version is built from the table when it falls due
-(``streams.inquiry_agents.progress_timer``), and a version published twice is a duplicate that readers ignore.
-Held versions are this worker's memory: a worker that stops with one held publishes nothing for it,
-and the inquiry's next change (at the latest its settlement, by every answer or by the SLA)
-publishes a newer version that carries it.
+(``streams.inquiry_agents.progress_timer``), and a version published twice is a duplicate that
+readers ignore. Held versions are this worker's memory: a worker that stops with one held
+publishes nothing for it, and the inquiry's next change (at the latest its settlement, by every
+answer or by the SLA) publishes a newer version that carries it.
 
 Times are ``time.monotonic()`` seconds: pacing is not a legal period, and the injectable clock of
 the legal rules (``hub.clock``) may stand still or jump in a test.
