@@ -125,7 +125,10 @@ _STORE_VERSION = (
 _VERSION_OF = sa.select(inquiries.c.version).where(inquiries.c.inquiry_id == sa.bindparam("inquiry_id"))
 _ADD_OUTBOX = outbox.insert()
 _UNPUBLISHED = (
-    sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(sa.bindparam("n"))
+    sa.select(outbox)
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.id)
+    .limit(sa.bindparam("n", type_=sa.Integer))
 )
 _MARK_PUBLISHED = (
     outbox.update()

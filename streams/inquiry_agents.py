@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
-from schemas.codec import encode
+from schemas.codec import TooLargeError, encode
 from schemas.models import DeadlineReached, InquiryOpened
 
 from . import inquiry_state, producer_checks
@@ -124,15 +124,21 @@ _pacer = ProgressPacer(settings.progress_interval_ms / 1000)
 @app.timer(interval=max(0.02, min(0.1, settings.progress_interval_ms / 4000)))
 async def progress_timer() -> None:
     """Publish the progress versions the pacer held that fall due, from the inquiries table (the
-    state is there already: reading it needs no event). One that fails is held again a second."""
+    state is there already: reading it needs no event). One whose publish fails for a reason that
+    can pass is held again a second; one that can never be published (a result with an asset larger
+    than a message) is let go: the next change tries again, and the settlement dead-letters it."""
     for inquiry_id in _pacer.due():
         async with _inquiry_locks(inquiry_id):
             stored = inquiries.get(inquiry_id)
             if not stored or stored.get("final") or stored.get("opened") is None:
                 _pacer.settled(inquiry_id)  # settled meanwhile (its result went out), or gone
                 continue
+            if _pacer.fresh(inquiry_id):  # the agent published it while this waited for the lock
+                continue
             try:
                 await _publish_state(inquiry_id, inquiry_state.upgrade(inquiry_state.clone(stored)))
+            except TooLargeError:
+                log.warning("inquiry %s: progress version larger than a message; not held", inquiry_id)
             except Exception as e:  # the next change publishes it anyway; nothing waits on this one
                 log.warning(
                     "inquiry %s: progress not published (%s); held again", inquiry_id, type(e).__name__

@@ -77,6 +77,11 @@ class ProgressPacer:
             del self._last[inquiry_id]
         return [inquiry_id for _, inquiry_id in ready]
 
+    def fresh(self, inquiry_id: str) -> bool:
+        """Whether a version of ``inquiry_id`` went out within the last ``interval``."""
+        last = self._last.get(inquiry_id)
+        return last is not None and self._clock() - last < self.interval
+
     def hold(self, inquiry_id: str, seconds: float) -> None:
         """Hold ``inquiry_id``'s version again, due in ``seconds`` (a publish that failed)."""
         self._held[inquiry_id] = self._clock() + seconds

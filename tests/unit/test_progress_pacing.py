@@ -38,7 +38,9 @@ def test_the_first_version_goes_at_once_and_the_next_within_the_interval_is_held
     assert pacer.due() == ["inq_1"]
     assert pacer.due() == [], "handed out once"
     pacer.published("inq_1")
+    assert pacer.fresh("inq_1"), "just published: a timer that finds it due meanwhile publishes nothing"
     clock.t += 0.3
+    assert not pacer.fresh("inq_1")
     assert pacer.publish_now("inq_1"), "a quiet spell: the next goes at once"
 
 
